@@ -1,0 +1,230 @@
+"""The ``heihachi`` command line (click). Heavy imports happen inside commands.
+
+Exit codes: 0 all files ok (or skipped), 1 some files failed (the others
+completed), 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from heihachi import __version__
+from heihachi.errors import HeihachiError, UsageError
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+TASK_HELP = """Trailing KEY=VALUE arguments are Hydra overrides, e.g. `{kind}=NAME`,
+`{kind}.model=ID`, `runtime.device=cuda`, `runtime.batch_size=16`, `profile=tiny`.
+Inputs are audio files, directories (searched recursively) or .txt lists of paths."""
+
+
+def _split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    from heihachi.config import is_override
+
+    inputs, overrides = [], []
+    for a in args:
+        (overrides if is_override(a) else inputs).append(a)
+    return inputs, overrides
+
+
+def task_command(kind: str, command: str, summary: str) -> click.Command:
+    """Build the ``hf <command>`` click command that runs the ``kind`` plugin."""
+
+    @click.command(command, help=f"{summary}\n\n{TASK_HELP.format(kind=kind)}",
+                   context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    @click.option("-o", "--output", type=click.Path(file_okay=False),
+                  help="Output directory (default: output.dir, 'heihachi_out').")
+    @click.option("--overwrite", is_flag=True, help="Redo files whose outputs already exist.")
+    @click.option("--cfg", "show_cfg", is_flag=True, help="Print the resolved config and exit.")
+    @click.option("--config-dir", multiple=True, type=click.Path(exists=True, file_okay=False),
+                  help="Extra Hydra config directory (searched before the built-in conf/).")
+    @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+    def cmd(args: tuple[str, ...], output: str | None, overwrite: bool, show_cfg: bool,
+            config_dir: tuple[str, ...], quiet: bool) -> None:
+        inputs, overrides = _split_args(args)
+        if show_cfg:
+            from omegaconf import OmegaConf
+
+            from heihachi.config import compose
+
+            cfg, _ = compose(overrides, list(config_dir))
+            click.echo(OmegaConf.to_yaml(cfg))
+            return
+        if not inputs:
+            raise UsageError(f"hf {command}: give at least one audio file or directory")
+        from heihachi.pipeline import run_task
+
+        summary = run_task(kind, inputs, overrides, output=output, overwrite=overwrite,
+                           config_dirs=list(config_dir), progress=not quiet)
+        _report(summary, output)
+        sys.exit(EXIT_SOME_FAILED if summary.failed else EXIT_OK)
+
+    return cmd
+
+
+def _report(summary: Any, output: str | None) -> None:
+    c = summary.counts()
+    click.echo(f"{summary.task}: {c['ok']} ok, {c['skipped']} skipped, {c['failed']} failed",
+               err=True)
+    for e in summary.entries:
+        if e.status == "failed":
+            click.echo(f"  failed: {e.error}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="heihachi")
+def cli() -> None:
+    """Heihachi: neural audio models as plugins over music collections."""
+
+
+@cli.group()
+def hf() -> None:
+    """Run a model plugin over audio files (one command per plugin kind)."""
+
+
+for _kind, _cmd, _summary in (
+    ("extractor", "extract", "Frame and scene embeddings (HEAR shapes) per file."),
+    ("beats", "beats", "Beat and downbeat times and tempo per file."),
+    ("drums", "analyze-drums", "Every drum hit with class, time, velocity and confidence."),
+    ("separator", "separate", "Separate each file into stems."),
+    ("captioner", "caption", "Text captions per segment."),
+    ("similarity", "similarity", "Embed audio segments in a joint text-audio space."),
+):
+    hf.add_command(task_command(_kind, _cmd, _summary))
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+def plugins_cmd(as_json: bool) -> None:
+    """List installed plugins: kind, name, package, version, default model."""
+    from heihachi.registry import get_registry
+
+    rows = [p.to_json() for p in get_registry().all()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("kind", "name", "package", "version", "default model", "rate", "window")
+    for r in rows:
+        table.add_row(r["kind"], r["name"], r["package"], r["version"],
+                      r["default_model"] or "-", str(r["sample_rate"]),
+                      f"{r['window_s']} s" if r["window_s"] else "whole file")
+    Console().print(table)
+
+
+@cli.group("models")
+def models_group() -> None:
+    """Manage model weights in the models cache."""
+
+
+def _cache(cache_dir: str | None) -> Any:
+    from pathlib import Path
+
+    from heihachi.models import default_cache_dir
+
+    return Path(cache_dir) if cache_dir else default_cache_dir()
+
+
+_cache_option = click.option("--cache-dir", type=click.Path(file_okay=False),
+                             help="Models cache (default: $HEIHACHI_MODELS_CACHE or "
+                                  "models_cache/).")
+
+
+@models_group.command("list")
+@_cache_option
+@click.option("--json", "as_json", is_flag=True)
+def models_list(cache_dir: str | None, as_json: bool) -> None:
+    """List models in the cache."""
+    from heihachi.models import list_cached
+
+    rows = list_cached(_cache(cache_dir))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"no models in {_cache(cache_dir)}")
+    for r in rows:
+        click.echo(f"{r['id']:<45} {r['kind']:<6} {r['size']:>8}  {r['path']}")
+
+
+@models_group.command("fetch")
+@click.argument("model_id")
+@_cache_option
+@click.option("--revision", help="Branch, tag or commit.")
+def models_fetch(model_id: str, cache_dir: str | None, revision: str | None) -> None:
+    """Download MODEL_ID from the Hugging Face hub into the cache."""
+    from heihachi.models import resolve
+
+    path = resolve(model_id, _cache(cache_dir), offline=False, revision=revision)
+    click.echo(str(path))
+
+
+@models_group.command("verify")
+@_cache_option
+def models_verify(cache_dir: str | None) -> None:
+    """Check every cached model's weight files load safely (exit 1 if any is broken)."""
+    from pathlib import Path
+
+    from heihachi.models import list_cached, verify
+
+    bad = 0
+    for r in list_cached(_cache(cache_dir)):
+        problems = verify(Path(r["path"]))
+        click.echo(f"{'ok' if not problems else 'BROKEN':<7} {r['id']}")
+        for p in problems:
+            click.echo(f"        {p}")
+        bad += bool(problems)
+    sys.exit(EXIT_SOME_FAILED if bad else EXIT_OK)
+
+
+@models_group.command("make-tiny")
+@_cache_option
+def models_make_tiny(cache_dir: str | None) -> None:
+    """Write tiny random-weight models of every built-in architecture to <cache>/tiny/."""
+    from heihachi.registry import get_registry
+
+    cache = _cache(cache_dir)
+    for info in get_registry().all():
+        maker = getattr(info.cls, "make_tiny", None)
+        if maker is None:
+            continue
+        for path in maker(cache):
+            click.echo(f"{info.kind}/{info.name}: {path}")
+
+
+def _load_plugin_commands() -> None:
+    from heihachi.registry import get_registry
+
+    for impl in get_registry().pm.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(cli=cli)
+        except Exception as e:
+            click.echo(f"heihachi: warning: plugin {impl.plugin_name!r}: register_commands "
+                       f"failed: {e}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and map errors to exit codes."""
+    try:
+        _load_plugin_commands()
+        cli.main(args=argv, prog_name="heihachi", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except UsageError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    except HeihachiError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_SOME_FAILED)

@@ -1,0 +1,146 @@
+"""Hydra configuration: compose ``conf/`` with plugin schemas and CLI overrides.
+
+Every registered plugin's ``Config`` dataclass is stored in Hydra's ConfigStore
+under its kind (group) and name, so ``extractor=hf extractor.layer=6`` is typed
+and validated the same way for built-in and third-party plugins. ``runtime``,
+``output`` and ``models`` have dataclass schemas too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from heihachi.errors import ConfigError
+
+OVERRIDE_RE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+@dataclass
+class RuntimeConfig:
+    device: str = "auto"
+    precision: str = "fp32"
+    batch_size: int = 8
+    num_workers: int = 1
+
+
+@dataclass
+class OutputConfig:
+    dir: str = "heihachi_out"
+    formats: list[str] = field(default_factory=lambda: ["json"])
+
+
+@dataclass
+class ModelsConfig:
+    cache_dir: str | None = None
+    offline: bool = False
+
+
+def conf_dir() -> Path:
+    """The shipped ``conf/`` directory (inside the installed package)."""
+    return Path(str(resources.files("heihachi.conf")))
+
+
+def is_override(arg: str) -> bool:
+    """``KEY=VALUE`` in Hydra's grammar (and not an existing file path)."""
+    return bool(OVERRIDE_RE.match(arg)) and not Path(arg).exists()
+
+
+def _store_schemas() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    from heihachi.registry import get_registry
+
+    cs = ConfigStore.instance()
+    cs.store(group="runtime", name="schema", node=RuntimeConfig)
+    cs.store(group="output", name="schema", node=OutputConfig)
+    cs.store(group="models", name="schema", node=ModelsConfig)
+    for info in get_registry().all():
+        cs.store(group=info.kind, name=info.name, node=info.cls.Config)
+
+
+def _one_line(e: BaseException) -> str:
+    parts = []
+    while e is not None and len(parts) < 3:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if msg and msg not in parts:
+            parts.append(msg)
+        e = e.__cause__ or e.__context__  # type: ignore[assignment]
+    return ": ".join(parts)
+
+
+def compose(overrides: list[str], config_dirs: list[str] | None = None) -> tuple[Any, dict]:
+    """Compose the config; returns ``(cfg, choices)`` where choices maps group -> option.
+
+    Raises:
+        ConfigError: a wrong key, type, value or plugin name (one line).
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    _store_schemas()
+    GlobalHydra.instance().clear()
+    overrides = list(overrides)
+    if config_dirs:
+        extra = ",".join(f"file://{Path(d).absolute()}" for d in config_dirs)
+        overrides.append(f"hydra.searchpath=[{extra}]")
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir()),
+                                   job_name="heihachi"):
+            cfg = hydra_compose("config", overrides=overrides, return_hydra_config=True)
+    except Exception as e:
+        raise ConfigError(f"invalid configuration: {_one_line(e)}") from None
+    finally:
+        GlobalHydra.instance().clear()
+    choices = dict(OmegaConf.to_container(cfg.hydra.runtime.choices))
+    with_flag = OmegaConf.to_container(cfg, resolve=False)
+    with_flag.pop("hydra", None)
+    cfg = OmegaConf.create(with_flag)
+    _validate(cfg)
+    return cfg, choices
+
+
+def _validate(cfg: Any) -> None:
+    rt = cfg.runtime
+    if rt.precision not in PRECISIONS:
+        raise ConfigError(f"runtime.precision={rt.precision!r}: choose one of "
+                          f"{', '.join(PRECISIONS)}")
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", rt.device):
+        raise ConfigError(f"runtime.device={rt.device!r}: use auto, cpu, cuda, cuda:N or mps")
+    if rt.batch_size < 1:
+        raise ConfigError(f"runtime.batch_size={rt.batch_size}: must be >= 1")
+    if rt.num_workers < 0:
+        raise ConfigError(f"runtime.num_workers={rt.num_workers}: must be >= 0")
+
+
+def plugin_config(cfg: Any, kind: str, choices: dict, user_overrides: list[str]) -> tuple[str, Any]:
+    """The chosen plugin name for ``kind`` and its typed config object.
+
+    Applies the profile's model (``profile=tiny``) unless ``<kind>.model`` was
+    given on the command line.
+    """
+    from omegaconf import OmegaConf
+
+    from heihachi.registry import get_registry
+
+    name = choices.get(kind)
+    if not name or cfg.get(kind) is None:
+        available = ", ".join(get_registry().names(kind)) or "none installed"
+        raise ConfigError(f"no {kind} plugin chosen: add `{kind}=NAME` "
+                          f"(available: {available})")
+    info = get_registry().get(kind, name)
+    node = cfg[kind]
+    explicit = any(o.split("=", 1)[0].lstrip("+~") == f"{kind}.model" for o in user_overrides)
+    profile_model = OmegaConf.select(cfg, f"profile.models.{kind}.{name}")
+    if cfg.profile.name == "tiny" and profile_model is None:
+        profile_model = getattr(info.cls, "tiny_model", None)
+    if profile_model is not None and not explicit and "model" in node:
+        node.model = profile_model
+    obj = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(info.cls.Config), node))
+    return name, obj

@@ -1,0 +1,177 @@
+"""The plugin base classes: one per kind, each with one batched method.
+
+A plugin author subclasses one of these, sets the class attributes, declares a
+``Config`` dataclass of its own settings and writes the one method. The runtime
+does everything else: it decodes, resamples to ``sample_rate``, mixes to
+``channels``, cuts files into ``window_s`` windows, batches windows across
+files, moves the batch to the device and stitches window results per file.
+A plugin never opens files or picks devices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import torch
+
+    from heihachi.results import (
+        Beats,
+        Captions,
+        DrumHits,
+        Embeddings,
+        SegmentEmbeddings,
+        Stems,
+    )
+
+
+@dataclass
+class AudioBatch:
+    """Windows of audio from one or more files, padded to the same length.
+
+    Attributes:
+        audio: ``[B, T]`` for mono plugins, ``[B, C, T]`` for stereo ones; float32,
+            already on the plugin's device.
+        lengths: valid samples of each row (the rest is zero padding).
+        sample_rate: the plugin's ``sample_rate``.
+        starts: start of each window in its file, seconds (for plugins that care).
+    """
+
+    audio: torch.Tensor
+    lengths: list[int]
+    sample_rate: int
+    starts: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def unpadded(self) -> Iterator[torch.Tensor]:
+        """Each row without its padding."""
+        for row, n in zip(self.audio, self.lengths, strict=True):
+            yield row[..., :n]
+
+
+class Plugin:
+    """What every plugin kind shares.
+
+    Class attributes:
+        kind: the plugin kind (set by the base classes below).
+        name: the name users select it by (``beats=<name>``).
+        sample_rate: the rate the runtime resamples input to.
+        channels: 1 (mono mix) or 2 (stereo; mono input is duplicated).
+        window_s: window length for long files; ``None`` = the whole file at once.
+        hop_s: window hop; ``None`` = ``window_s`` (no overlap).
+        default_model: hub id or path of the default weights, shown by ``plugins``.
+    """
+
+    kind: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    sample_rate: ClassVar[int] = 16_000
+    channels: ClassVar[int] = 1
+    window_s: ClassVar[float | None] = None
+    hop_s: ClassVar[float | None] = None
+    default_model: ClassVar[str | None] = None
+
+    @dataclass
+    class Config:
+        """Settings of this plugin (override in subclasses)."""
+
+    def __init__(self, config: Any = None, device: Any = "cpu",
+                 cache_dir: Path | None = None, offline: bool = False) -> None:
+        self.config = config if config is not None else self.Config()
+        self.device = device
+        self.cache_dir = cache_dir
+        self.offline = offline
+
+    def resolve_model(self, ref: str | None = None, revision: str | None = None) -> Path:
+        """Local directory of ``ref`` (default: this plugin's model), via the models cache."""
+        from heihachi.models import resolve
+
+        ref = ref or self.model_id()
+        if not ref:
+            raise ValueError(f"plugin {self.name!r} names no model")
+        return resolve(ref, self.cache_dir, self.offline, revision)
+
+    def load(self) -> None:
+        """Load weights; called once, before the first batch. Override to do heavy work."""
+
+    def model_id(self) -> str | None:
+        """The weights this instance uses (recorded in every output)."""
+        return getattr(self.config, "model", None) or self.default_model
+
+    def window(self) -> tuple[float | None, float | None]:
+        """``(window_s, hop_s)`` for this instance; plugins may read them from config."""
+        return self.window_s, self.hop_s
+
+
+class FeatureExtractor(Plugin):
+    """Audio -> frame embeddings ``[T, D]`` + timestamps (+ scene embedding)."""
+
+    kind = "extractor"
+
+    def embed(self, batch: AudioBatch) -> list[Embeddings]:
+        raise NotImplementedError
+
+
+class BeatTracker(Plugin):
+    """Audio -> beat and downbeat times."""
+
+    kind = "beats"
+
+    def track(self, batch: AudioBatch) -> list[Beats]:
+        raise NotImplementedError
+
+
+class DrumTranscriber(Plugin):
+    """Audio -> drum hits with class, confidence and velocity."""
+
+    kind = "drums"
+
+    def transcribe(self, batch: AudioBatch) -> list[DrumHits]:
+        raise NotImplementedError
+
+
+class StemSeparator(Plugin):
+    """Audio -> separated stems."""
+
+    kind = "separator"
+    channels = 2
+
+    def separate(self, batch: AudioBatch) -> list[Stems]:
+        raise NotImplementedError
+
+
+class Captioner(Plugin):
+    """Audio -> text per segment."""
+
+    kind = "captioner"
+
+    def caption(self, batch: AudioBatch) -> list[Captions]:
+        raise NotImplementedError
+
+
+class SimilarityModel(Plugin):
+    """A joint text-audio embedding space (CLAP)."""
+
+    kind = "similarity"
+
+    def embed_audio(self, batch: AudioBatch) -> list[SegmentEmbeddings]:
+        raise NotImplementedError
+
+    def embed_text(self, texts: list[str]) -> Any:
+        """``[N, D]`` array of L2-normalised text embeddings."""
+        raise NotImplementedError
+
+
+#: kind -> (base class, batched method, registering hook, CLI command)
+KINDS: dict[str, tuple[type[Plugin], str, str, str]] = {
+    "extractor": (FeatureExtractor, "embed", "register_extractors", "extract"),
+    "beats": (BeatTracker, "track", "register_beat_trackers", "beats"),
+    "drums": (DrumTranscriber, "transcribe", "register_drum_models", "analyze-drums"),
+    "separator": (StemSeparator, "separate", "register_separators", "separate"),
+    "captioner": (Captioner, "caption", "register_captioners", "caption"),
+    "similarity": (SimilarityModel, "embed_audio", "register_similarity_models", "similarity"),
+}
