@@ -67,6 +67,10 @@ def task_command(kind: str, command: str, summary: str) -> click.Command:
 
 
 def _report(summary: Any, output: str | None) -> None:
+    import os
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # rank 0 reports for everyone
     c = summary.counts()
     click.echo(f"{summary.task}: {c['ok']} ok, {c['skipped']} skipped, {c['failed']} failed",
                err=True)

@@ -139,11 +139,13 @@ class SummaryEntry:
     seconds: float = 0.0
     track: str | None = None
     duration: float | None = None
+    rank: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "status": self.status, "error": self.error,
                 "seconds": round(self.seconds, 3), "track": self.track,
-                "duration": round(self.duration, 3) if self.duration is not None else None}
+                "duration": round(self.duration, 3) if self.duration is not None else None,
+                "rank": self.rank}
 
 
 @dataclass

@@ -272,6 +272,8 @@ class Runner:
                        label=f"{self.task} ({self.plugin.name})") as progress:
             for entry in self._process(todo, progress):
                 summary.entries.append(entry)
+        for entry in summary.entries:
+            entry.rank = pl.rank
         return self._merge_summaries(summary, tracks)
 
     # -- internals -----------------------------------------------------------------------
@@ -361,7 +363,14 @@ class Runner:
         import torch
 
         out: list[tuple[Item, Any]] = []
-        queue = [items[i:i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+        groups = [items]
+        if self.plugin.batch_equal_lengths:
+            by_len: dict[int, list[Item]] = {}
+            for it in items:
+                by_len.setdefault(it.window.audio.shape[-1], []).append(it)
+            groups = list(by_len.values())
+        size = self.batch_size
+        queue = [g[i:i + size] for g in groups for i in range(0, len(g), size)]
         while queue:
             chunk = queue.pop(0)
             if not chunk:
@@ -380,11 +389,11 @@ class Runner:
                     continue
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
-                self.batch_size = max(1, len(chunk) // 2)
+                self.batch_size = max(1, (len(chunk) + 1) // 2)
                 print(f"heihachi: out of memory; batch size now {self.batch_size}",
                       file=sys.stderr)
-                half = len(chunk) // 2
-                queue[:0] = [chunk[:half], chunk[half:]]
+                size = self.batch_size
+                queue[:0] = [chunk[i:i + size] for i in range(0, len(chunk), size)]
             except Exception as e:
                 if len(chunk) == 1:
                     out.append((chunk[0], e))

@@ -74,6 +74,10 @@ class Plugin:
     window_s: ClassVar[float | None] = None
     hop_s: ClassVar[float | None] = None
     default_model: ClassVar[str | None] = None
+    #: True if zero padding changes a model's output (e.g. group norm over time): the
+    #: runtime then batches only windows of equal length, so results never depend on
+    #: which other files shared a batch (or on the number of processes).
+    batch_equal_lengths: ClassVar[bool] = False
 
     @dataclass
     class Config:

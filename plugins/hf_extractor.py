@@ -39,6 +39,7 @@ class HFExtractor(FeatureExtractor):
     window_s = 10.0
     default_model = "facebook/wav2vec2-base"
     tiny_model: ClassVar[str] = "tiny/wav2vec2"
+    batch_equal_lengths = True  # wav2vec2-style group norm sees padding
 
     @dataclass
     class Config:
