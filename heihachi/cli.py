@@ -32,6 +32,8 @@ def _split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
 
 def task_command(kind: str, command: str, summary: str) -> click.Command:
     """Build the ``hf <command>`` click command that runs the ``kind`` plugin."""
+    stems_option = click.option(
+        "--stems", help="Keep only these stems, comma separated (e.g. drums,bass).")
 
     @click.command(command, help=f"{summary}\n\n{TASK_HELP.format(kind=kind)}",
                    context_settings={"ignore_unknown_options": True})
@@ -44,8 +46,11 @@ def task_command(kind: str, command: str, summary: str) -> click.Command:
                   help="Extra Hydra config directory (searched before the built-in conf/).")
     @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
     def cmd(args: tuple[str, ...], output: str | None, overwrite: bool, show_cfg: bool,
-            config_dir: tuple[str, ...], quiet: bool) -> None:
+            config_dir: tuple[str, ...], quiet: bool, stems: str | None = None) -> None:
         inputs, overrides = _split_args(args)
+        if stems:
+            names = [s.strip() for s in stems.split(",") if s.strip()]
+            overrides.append(f"output.stems=[{','.join(names)}]")
         if show_cfg:
             from omegaconf import OmegaConf
 
@@ -63,7 +68,7 @@ def task_command(kind: str, command: str, summary: str) -> click.Command:
         _report(summary, output)
         sys.exit(EXIT_SOME_FAILED if summary.failed else EXIT_OK)
 
-    return cmd
+    return stems_option(cmd) if kind == "separator" else cmd
 
 
 def _report(summary: Any, output: str | None) -> None:

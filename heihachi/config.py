@@ -32,6 +32,9 @@ class RuntimeConfig:
 class OutputConfig:
     dir: str = "heihachi_out"
     formats: list[str] = field(default_factory=lambda: ["json"])
+    stems: list[str] | None = None  # separate: keep only these stems (None = all)
+    audio_format: str = "wav"  # separate: wav | flac
+    audio_subtype: str = "float"  # separate: float (32-bit) | pcm24 | pcm16
 
 
 @dataclass

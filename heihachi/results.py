@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Self
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, Self
 
 import numpy as np
 
@@ -47,6 +48,28 @@ class Result:
     def arrays(self) -> dict[str, np.ndarray]:
         """Arrays to store in ``<task>.npz``; empty when everything fits in JSON."""
         return {}
+
+    @classmethod
+    def open_sink(cls, track_dir: Path, options: Any) -> ResultSink | None:
+        """A sink that writes window parts to disk as they come (bounded memory), or None.
+
+        Results as long as the audio (stems) stream; small ones are stitched in memory.
+        """
+        return None
+
+
+class ResultSink(Protocol):
+    """Receives the owned parts of one file's windows, in order, and writes them."""
+
+    def write(self, part: Result) -> None: ...
+
+    def close(self) -> Result:
+        """Finish the files (rename into place); return the result for ``<task>.json``."""
+        ...
+
+    def abort(self) -> None:
+        """Remove whatever was written (the file failed)."""
+        ...
 
 
 def _times_mask(times: np.ndarray, t0: float, t1: float) -> np.ndarray:

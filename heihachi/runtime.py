@@ -184,7 +184,9 @@ class FileState:
     expected: int | None = None  # number of windows, known when the last one arrives
     duration: float | None = None
     started: float = field(default_factory=time.time)
-    window_len: float | None = None
+    received: int = 0
+    sink: Any = None  # a ResultSink when the result type streams to disk
+    next_index: int = 0  # streaming: the next window to write
 
 
 def stitch(parts: list[tuple[int, float, Result]], window_s: float | None,
@@ -214,6 +216,9 @@ class RunOptions:
     overwrite: bool = False
     formats: list[str] = field(default_factory=lambda: ["json"])
     progress: bool = True
+    stems: list[str] | None = None
+    audio_format: str = "wav"
+    audio_subtype: str = "float"
 
 
 def plugin_config_dict(plugin: Plugin) -> dict[str, Any]:
@@ -297,7 +302,10 @@ class Runner:
 
         def fail(i: int, err: BaseException) -> SummaryEntry:
             failed.add(i)
-            started = states.pop(i, FileState()).started
+            st = states.pop(i, FileState())
+            if st.sink is not None:
+                st.sink.abort()
+            started = st.started
             t = tracks[i]
             msg = str(err) if isinstance(err, HeihachiError) else f"{type(err).__name__}: {err}"
             if str(t.path) not in msg:
@@ -316,9 +324,14 @@ class Runner:
                         yield fail(it.file, res)
                     continue
                 st.parts.append((it.window.index, it.window.start, res))
+                st.received += 1
                 if it.window.last:
                     st.expected, st.duration = it.window.index + 1, it.window.duration
-            for i in [i for i, s in states.items() if s.expected == len(s.parts)]:
+                try:
+                    self._stream(tracks[it.file], st, window_s, hop_s)
+                except Exception as e:
+                    yield fail(it.file, e)
+            for i in [i for i, s in states.items() if s.expected == s.received]:
                 yield self._finish(tracks[i], states.pop(i), window_s, hop_s, progress)
 
         for item in items:
@@ -336,10 +349,43 @@ class Runner:
         for i, st in list(states.items()):  # only reachable if a decoder stopped early
             yield fail(i, HeihachiError(f"decoding stopped after {len(st.parts)} windows"))
 
+    def _stream(self, track: Track, st: FileState, window_s: float | None,
+                hop_s: float | None) -> None:
+        """Write owned parts of a streaming result (e.g. stems) as soon as they are in order.
+
+        Keeps memory bounded for results as long as the audio itself: window k
+        owns ``[start_k + overlap/2, start_k + hop + overlap/2)``, which is known as
+        soon as window k arrives, so nothing waits for the end of the file.
+        """
+        if st.sink is None:
+            if st.next_index > 0 or not st.parts:
+                return
+            opener = getattr(type(st.parts[0][2]), "open_sink", None)
+            st.sink = opener(track.dir(self.opts.output_dir), self.opts) if opener else None
+            if st.sink is None:
+                st.next_index = -1  # this result type does not stream
+                return
+        window_s = window_s or math.inf
+        hop = hop_s or window_s
+        overlap = 0.0 if math.isinf(window_s) else window_s - hop
+        ready = {index: (start, res) for index, start, res in st.parts}
+        while st.next_index in ready:
+            k = st.next_index
+            start, res = ready.pop(k)
+            last = st.expected is not None and k == st.expected - 1
+            own_start = 0.0 if k == 0 else start + overlap / 2
+            own_end = math.inf if last else start + hop + overlap / 2
+            st.sink.write(res.shifted(start).cropped(own_start, own_end))
+            st.next_index += 1
+        st.parts = [(i, s, r) for i, (s, r) in ready.items()]
+
     def _finish(self, track: Track, st: FileState, window_s: float | None,
                 hop_s: float | None, progress: _Progress) -> SummaryEntry:
         try:
-            result = stitch(st.parts, window_s, hop_s, type(st.parts[0][2]))
+            if st.sink is not None:
+                result = st.sink.close()
+            else:
+                result = stitch(st.parts, window_s, hop_s, type(st.parts[0][2]))
             envelope = dict(self.envelope, duration=st.duration)
             writers = [lambda d, r, t, w=w: w(d, r, t, self.opts.formats)
                        for w in self.extra_writers]
@@ -347,6 +393,8 @@ class Runner:
             if self.on_result is not None:
                 self.on_result(track, result)
         except Exception as e:
+            if st.sink is not None:
+                st.sink.abort()
             msg = str(e) if isinstance(e, HeihachiError) else f"{type(e).__name__}: {e}"
             return SummaryEntry(str(track.path), "failed", error=f"{track.path}: {msg}",
                                 track=track.name, seconds=time.time() - st.started)
