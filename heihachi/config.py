@@ -43,6 +43,17 @@ class ModelsConfig:
     offline: bool = False
 
 
+@dataclass
+class IndexConfig:
+    path: str = "heihachi_index"
+    embedder: str = "similarity"  # similarity | extractor
+    window_s: float | None = None
+    hop_s: float | None = None
+    kind: str = "auto"  # auto | flat | ivf | hnsw
+    nprobe: int = 16
+    ef_search: int = 64
+
+
 def conf_dir() -> Path:
     """The shipped ``conf/`` directory (inside the installed package)."""
     return Path(str(resources.files("heihachi.conf")))
@@ -62,6 +73,7 @@ def _store_schemas() -> None:
     cs.store(group="runtime", name="schema", node=RuntimeConfig)
     cs.store(group="output", name="schema", node=OutputConfig)
     cs.store(group="models", name="schema", node=ModelsConfig)
+    cs.store(group="index", name="schema", node=IndexConfig)
     for info in get_registry().all():
         cs.store(group=info.kind, name=info.name, node=info.cls.Config)
 
@@ -118,6 +130,8 @@ def _validate(cfg: Any) -> None:
         raise ConfigError(f"runtime.device={rt.device!r}: use auto, cpu, cuda, cuda:N or mps")
     if rt.batch_size < 1:
         raise ConfigError(f"runtime.batch_size={rt.batch_size}: must be >= 1")
+    if cfg.index.embedder not in ("similarity", "extractor"):
+        raise ConfigError(f"index.embedder={cfg.index.embedder!r}: use similarity or extractor")
     if rt.num_workers < 0:
         raise ConfigError(f"runtime.num_workers={rt.num_workers}: must be >= 0")
 

@@ -107,7 +107,7 @@ def is_done(track: Track, out: Path, task: str, chash: str) -> bool:
     doc_path = track.dir(out) / f"{task}.json"
     try:
         doc = json.loads(doc_path.read_text())
-        return (doc.get("config_hash") == chash
+        return (doc.get("config_hash") == chash and doc.get("path") == str(track.path)
                 and doc.get("source") == source_fingerprint(track.path))
     except (OSError, ValueError):
         return False

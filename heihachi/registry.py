@@ -31,6 +31,7 @@ ENTRY_POINT_GROUP = "heihachi"
 #: Built-in plugin modules under ``heihachi.plugins``, registered like third-party ones.
 BUILTIN_MODULES: tuple[str, ...] = (
     "heihachi.plugins.hf_extractor",
+    "heihachi.plugins.spectral",
 )
 
 _HOOK_TO_KIND = {hook: kind for kind, (_b, _m, hook, _c) in KINDS.items()}

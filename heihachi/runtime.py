@@ -260,7 +260,9 @@ class Runner:
         tracks = assign_track_names(paths)
         mine = tracks[pl.rank::pl.world_size]
         self.plugin.device = pl.device
-        self.plugin.load()
+        if not getattr(self.plugin, "_heihachi_loaded", False):
+            self.plugin.load()
+            self.plugin._heihachi_loaded = True
         chash = task_hash(self.plugin)
         result_task = self._result_task()
         summary = Summary(task=self.task, plugin=self.plugin.name)

@@ -1,0 +1,147 @@
+"""The Python API: one small class per task over the registry and the runtime.
+
+    from heihachi.hf import FeatureExtractor, BeatDetector, DrumAnalyzer
+    emb = FeatureExtractor(model="microsoft/wavlm-base-plus", layer="all").extract("a.wav")
+    beats = BeatDetector().detect("mix.mp3")            # Beats: .beats, .downbeats, .tempo
+    hits = DrumAnalyzer(device="cuda").analyze("mix.mp3")  # DrumHits: .hits
+
+Each object composes the same Hydra config as the CLI (so ``profile="tiny"``,
+``device`` and any ``overrides`` work the same), loads its plugin once, and runs
+files through the same runtime (decoding, windows, batching, stitching).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from heihachi.errors import HeihachiError
+
+
+class _Task:
+    kind = ""
+
+    def __init__(self, plugin: str | None = None, model: str | None = None, *,
+                 device: str | None = None, profile: str | None = None,
+                 overrides: list[str] | tuple[str, ...] = (), **settings: Any) -> None:
+        ov = list(overrides)
+        if plugin:
+            ov.append(f"{self.kind}={plugin}")
+        if model:
+            ov.append(f"{self.kind}.model={model}")
+        ov += [f"{self.kind}.{k}={_value(v)}" for k, v in settings.items()]
+        if device:
+            ov.append(f"runtime.device={device}")
+        if profile:
+            ov.append(f"profile={profile}")
+        self.overrides = ov
+        self._runner: Any = None
+        self._tmp: Any = None
+
+    def _run(self, path: str | Path, output_dir: str | Path | None = None) -> Any:
+        """Run the plugin on one file; returns its result object."""
+        from heihachi.pipeline import build_plugin
+        from heihachi.runtime import Runner, RunOptions, place
+
+        if self._runner is None:
+            cfg, plugin = build_plugin(self.kind, self.overrides)
+            self._tmp = tempfile.TemporaryDirectory(prefix="heihachi-")
+            rt = cfg.runtime
+            opts = RunOptions(output_dir=Path(self._tmp.name), batch_size=rt.batch_size,
+                              num_workers=0, device=rt.device, precision=rt.precision,
+                              overwrite=True, progress=False)
+            self._runner = Runner(plugin, opts, place(rt.device, rt.precision))
+        captured: dict[str, Any] = {}
+        self._runner.on_result = lambda track, result: captured.update(result=result)
+        if output_dir is not None:
+            self._runner.opts.output_dir = Path(output_dir)
+        summary = self._runner.run([Path(path).absolute()])
+        entry = summary.entries[0]
+        if entry.status != "ok":
+            raise HeihachiError(entry.error or f"{path}: failed")
+        return captured["result"]
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list | tuple):
+        return "[" + ",".join(str(x) for x in v) + "]"
+    return str(v)
+
+
+class FeatureExtractor(_Task):
+    """Frame and scene embeddings (``Embeddings``) from an extractor plugin."""
+
+    kind = "extractor"
+
+    def extract(self, path: str | Path) -> Any:
+        return self._run(path)
+
+
+class BeatDetector(_Task):
+    """Beats, downbeats and tempo (``Beats``)."""
+
+    kind = "beats"
+
+    def detect(self, path: str | Path) -> Any:
+        return self._run(path)
+
+
+class DrumAnalyzer(_Task):
+    """Every drum hit with class, time, velocity and confidence (``DrumHits``)."""
+
+    kind = "drums"
+
+    def analyze(self, path: str | Path) -> Any:
+        return self._run(path)
+
+
+class StemSeparator(_Task):
+    """Stems written under ``output_dir/<track>/stems/``; returns the stems result."""
+
+    kind = "separator"
+
+    def separate(self, path: str | Path, output_dir: str | Path = "heihachi_out") -> Any:
+        return self._run(path, output_dir)
+
+
+class Captioner(_Task):
+    """Text captions per segment (``Captions``)."""
+
+    kind = "captioner"
+
+    def caption(self, path: str | Path) -> Any:
+        return self._run(path)
+
+
+class SimilaritySearch:
+    """A semantic index over a music collection: add files, search by text or example.
+
+        search = SimilaritySearch("my_index")            # CLAP by default
+        search.add(["tracks/"])
+        search.search("dark rolling bass, 174 BPM")       # list of Hit(track, start, end, score)
+        search.search(audio="this_one.wav", per_track=True)
+    """
+
+    def __init__(self, index: str | Path = "heihachi_index", *,
+                 overrides: list[str] | tuple[str, ...] = (), profile: str | None = None
+                 ) -> None:
+        self.index = Path(index)
+        self.overrides = list(overrides) + ([f"profile={profile}"] if profile else [])
+
+    def add(self, paths: list[str | Path]) -> dict[str, Any]:
+        from heihachi import indexing
+
+        return indexing.add(self.index, [str(p) for p in paths], self.overrides, False)
+
+    def search(self, text: str | None = None, *, audio: str | Path | None = None, k: int = 10,
+               per_track: bool = False) -> list[Any]:
+        from heihachi import indexing
+
+        if (text is None) == (audio is None):
+            raise HeihachiError("give a text query or audio=FILE (one of them)")
+        if audio is not None:
+            return indexing.search_audio(self.index, str(audio), k, per_track, self.overrides)
+        return indexing.search_text(self.index, text or "", k, per_track, self.overrides)

@@ -1,0 +1,237 @@
+"""Fill and query the semantic index with any extractor or similarity (CLAP) plugin.
+
+``index add`` embeds files through the normal runtime (so it batches, shards,
+skips unchanged work and resumes), pools each file into segment vectors and
+commits them to a :class:`~heihachi.index.SemanticIndex`. The embedder (plugin
+kind + overrides) is recorded in the index directory, so searches embed their
+queries the same way without being told again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from heihachi.errors import ConfigError, HeihachiError, UsageError
+from heihachi.results import Embeddings, SegmentEmbeddings
+
+EMBEDDER_FILE = "embedder.json"
+WORK_DIR = "work"
+
+
+def content_hash(path: Path) -> str:
+    """sha256 of the file's bytes: an unchanged file is a no-op to re-add."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def pool_segments(frames: np.ndarray, stamps: np.ndarray, window_s: float, hop_s: float,
+                  duration: float | None = None) -> SegmentEmbeddings:
+    """Mean-pool frame embeddings into ``[start, start + window_s)`` segments every ``hop_s``."""
+    end = duration if duration is not None else (float(stamps[-1]) if len(stamps) else 0.0)
+    starts = np.arange(0.0, max(end - window_s, 0.0) + 1e-9, hop_s)
+    if len(starts) == 0:
+        starts = np.zeros(1)
+    vecs, s_out, e_out = [], [], []
+    for s in starts:
+        keep = (stamps >= s) & (stamps < s + window_s)
+        if not keep.any():
+            continue
+        vecs.append(frames[keep].mean(axis=0))
+        s_out.append(s)
+        e_out.append(min(s + window_s, end) if end else s + window_s)
+    if not vecs:  # shorter than one frame hop: the whole file is one segment
+        vecs, s_out, e_out = [frames.mean(axis=0)], [0.0], [end]
+    return SegmentEmbeddings(np.asarray(s_out), np.asarray(e_out),
+                             np.asarray(vecs, dtype=np.float32))
+
+
+@dataclass
+class Embedder:
+    """A plugin kind + the overrides that configure it; embeds files into segments."""
+
+    kind: str  # "similarity" | "extractor"
+    overrides: list[str]
+    window_s: float | None = None
+    hop_s: float | None = None
+
+    @classmethod
+    def from_index(cls, index_dir: Path, cfg: Any, overrides: list[str]) -> Embedder:
+        """The embedder recorded in ``index_dir``, or a new one from the config."""
+        path = index_dir / EMBEDDER_FILE
+        if path.is_file():
+            doc = json.loads(path.read_text())
+            extra = [o for o in overrides if o not in doc["overrides"]]
+            return cls(doc["kind"], doc["overrides"] + extra, doc.get("window_s"),
+                       doc.get("hop_s"))
+        return cls(cfg.index.embedder, list(overrides), cfg.index.window_s, cfg.index.hop_s)
+
+    def record(self, index_dir: Path) -> None:
+        from heihachi.outputs import atomic_write_json
+
+        path = index_dir / EMBEDDER_FILE
+        if not path.is_file():
+            atomic_write_json(path, {"kind": self.kind, "overrides": self.overrides,
+                                     "window_s": self.window_s, "hop_s": self.hop_s})
+
+    def embed_files(self, inputs: list[str], work: Path, progress: bool = True
+                    ) -> tuple[dict[str, SegmentEmbeddings], Any, Any]:
+        """Embed ``inputs`` (reusing finished work in ``work``); returns vectors per path."""
+        from heihachi.pipeline import run_task
+
+        summary = run_task(self.kind, inputs, self.overrides, output=str(work),
+                           progress=progress)
+        task = "embed" if self.kind == "similarity" else "extract"
+        out: dict[str, SegmentEmbeddings] = {}
+        for e in summary.entries:
+            if e.status == "failed":
+                continue
+            out[e.path] = self._load(work / e.track, task)
+        return out, summary, task
+
+    def _load(self, track_dir: Path, task: str) -> SegmentEmbeddings:
+        arrays = np.load(track_dir / f"{task}.npz")
+        if task == "embed":
+            return SegmentEmbeddings(arrays["starts"], arrays["ends"], arrays["vectors"])
+        doc = json.loads((track_dir / f"{task}.json").read_text())
+        emb = Embeddings(arrays["frames"], arrays["timestamps"])
+        return pool_segments(emb.frames, emb.timestamps, self.window_s or 10.0,
+                             self.hop_s or (self.window_s or 10.0) / 2, doc.get("duration"))
+
+    def plugin(self) -> Any:
+        """The loaded plugin (for text queries)."""
+        from heihachi.pipeline import build_plugin
+
+        _cfg, plugin = build_plugin(self.kind, self.overrides)
+        plugin.load()
+        return plugin
+
+
+def open_index(index_dir: Path, cfg: Any) -> Any:
+    from heihachi.index import SemanticIndex
+
+    return SemanticIndex(index_dir, kind=cfg.index.kind, nprobe=cfg.index.nprobe,
+                         ef_search=cfg.index.ef_search)
+
+
+def add(index_dir: Path, inputs: list[str], overrides: list[str], progress: bool = True
+        ) -> dict[str, Any]:
+    """Embed and index ``inputs``; unchanged files are skipped by content hash."""
+    from heihachi.config import compose
+    from heihachi.index import TrackVectors
+    from heihachi.outputs import expand_inputs
+
+    cfg, _ = compose(overrides)
+    embedder = Embedder.from_index(index_dir, cfg, overrides)
+    paths = expand_inputs(inputs)
+    if not paths:
+        raise UsageError(f"no audio files found in {', '.join(inputs)}")
+    index = open_index(index_dir, cfg)
+    _cfg, plugin = _built(embedder)
+    model_id, chash = _identity(plugin, embedder)
+    hashes: dict[str, str] = {}
+    todo: list[str] = []
+    failed: list[dict[str, str]] = []
+    for p in paths:
+        try:
+            hashes[str(p)] = content_hash(p)
+        except OSError as e:
+            failed.append({"path": str(p), "error": f"{p}: cannot read ({e.strerror})"})
+            continue
+        if not index.has(str(p), hashes[str(p)], model_id, chash):
+            todo.append(str(p))
+    added = 0
+    if todo:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        embedder.record(index_dir)
+        vectors, summary, _task = embedder.embed_files(todo, index_dir / WORK_DIR, progress)
+        failed += [{"path": e.path, "error": e.error or ""} for e in summary.entries
+                   if e.status == "failed"]
+        items = [TrackVectors(p, hashes[p], seg.starts, seg.ends, seg.vectors, model_id, chash)
+                 for p, seg in vectors.items()]
+        for i in range(0, len(items), 256):  # one commit per batch, not per file
+            added += sum(index.add_many(items[i:i + 256]))
+    return {"files": len(paths), "added": added, "unchanged": len(paths) - len(todo),
+            "failed": failed}
+
+
+def _built(embedder: Embedder) -> tuple[Any, Any]:
+    from heihachi.pipeline import build_plugin
+
+    return build_plugin(embedder.kind, embedder.overrides)
+
+
+def _identity(plugin: Any, embedder: Embedder) -> tuple[str, str]:
+    from heihachi.outputs import config_hash
+    from heihachi.runtime import plugin_config_dict
+
+    ident = {"plugin": plugin.name, "config": plugin_config_dict(plugin),
+             "window_s": embedder.window_s, "hop_s": embedder.hop_s}
+    return str(plugin.model_id() or plugin.name), config_hash(ident)
+
+
+def search_text(index_dir: Path, text: str, k: int, per_track: bool,
+                overrides: list[str]) -> list[Any]:
+    """Segments best matching a text query (needs a similarity-plugin index)."""
+    from heihachi.config import compose
+
+    cfg, _ = compose(overrides)
+    embedder = Embedder.from_index(index_dir, cfg, overrides)
+    if embedder.kind != "similarity":
+        raise ConfigError(f"{index_dir} was built with an extractor ({embedder.overrides}); "
+                          "text queries need a similarity (CLAP) index: use --audio, or "
+                          "rebuild with index.embedder=similarity")
+    query = np.asarray(embedder.plugin().embed_text([text]))[0]
+    return open_index(index_dir, cfg).search(query, k=k, per_track=per_track)
+
+
+def search_audio(index_dir: Path, path: str, k: int, per_track: bool,
+                 overrides: list[str], progress: bool = False) -> list[Any]:
+    """Tracks/segments most like the audio file ``path``.
+
+    Every segment of the query searches the index; a track's score is the mean,
+    over query segments, of its best-matching segment (so a whole-track match
+    beats one lucky segment). ``per_track`` returns one hit per track.
+    """
+    import tempfile
+
+    from heihachi.config import compose
+    from heihachi.index import Hit
+
+    cfg, _ = compose(overrides)
+    if not (index_dir / EMBEDDER_FILE).is_file():
+        raise UsageError(f"{index_dir} is not an index (no {EMBEDDER_FILE}); build it with "
+                         "`python -m heihachi index add PATHS --index DIR`")
+    embedder = Embedder.from_index(index_dir, cfg, overrides)
+    with tempfile.TemporaryDirectory() as tmp:
+        vectors, summary, _ = embedder.embed_files([path], Path(tmp), progress)
+    if not vectors:
+        raise HeihachiError(summary.entries[0].error if summary.entries else
+                            f"{path}: could not be embedded")
+    query = next(iter(vectors.values())).vectors
+    index = open_index(index_dir, cfg)
+    fetch = max(k * 10, 100)
+    rows = index.search(query, k=fetch)
+    best: dict[str, dict[tuple[float, float], float]] = {}
+    track_score: dict[str, float] = {}
+    for row in rows:
+        seen: dict[str, float] = {}
+        for h in row:
+            seen[h.track] = max(seen.get(h.track, -1.0), h.score)
+            seg = best.setdefault(h.track, {})
+            seg[(h.start, h.end)] = max(seg.get((h.start, h.end), -1.0), h.score)
+        for track, score in seen.items():
+            track_score[track] = track_score.get(track, 0.0) + score / len(rows)
+    if per_track:
+        hits = []
+        for track, score in sorted(track_score.items(), key=lambda t: -t[1])[:k]:
+            (s, e), _ = max(best[track].items(), key=lambda kv: kv[1])
+            hits.append(Hit(track, s, e, score))
+        return hits
+    flat = [Hit(t, s, e, sc) for t, segs in best.items() for (s, e), sc in segs.items()]
+    return sorted(flat, key=lambda h: -h.score)[:k]
