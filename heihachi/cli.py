@@ -51,6 +51,10 @@ def task_command(kind: str, command: str, summary: str) -> click.Command:
         if stems:
             names = [s.strip() for s in stems.split(",") if s.strip()]
             overrides.append(f"output.stems=[{','.join(names)}]")
+        if kind == "drums" and not any(o.startswith("output.formats=") for o in overrides):
+            from heihachi.pipeline import DRUM_FORMATS
+
+            overrides.append(f"output.formats=[{','.join(DRUM_FORMATS)}]")
         if show_cfg:
             from omegaconf import OmegaConf
 
@@ -317,10 +321,12 @@ def models_make_tiny(cache_dir: str | None) -> None:
     from heihachi.registry import get_registry
 
     cache = _cache(cache_dir)
+    done: set[Any] = set()
     for info in get_registry().all():
         maker = getattr(info.cls, "make_tiny", None)
-        if maker is None:
+        if maker is None or getattr(maker, "__func__", maker) in done:
             continue
+        done.add(getattr(maker, "__func__", maker))
         for path in maker(cache):
             click.echo(f"{info.kind}/{info.name}: {path}")
 

@@ -25,6 +25,35 @@ def build_plugin(kind: str, overrides: list[str], config_dirs: list[str] | None 
     return cfg, plugin
 
 
+#: formats `hf analyze-drums` writes unless output.formats is given
+DRUM_FORMATS = ("json", "midi", "csv", "labels", "plots", "timeline")
+
+
+def write_exports(track_dir: Path, result: Any, track: Any, options: Any,
+                  envelope: dict[str, Any]) -> list[Path]:
+    """Beats found with drum hits (beats.json) and the formats in ``output.formats``."""
+    from heihachi.export import WRITERS
+    from heihachi.outputs import atomic_write_json, source_fingerprint
+    from heihachi.results import Beats, DrumHits
+
+    written: list[Path] = []
+    results: dict[str, Any] = {}
+    if isinstance(result, DrumHits):
+        results["drums"] = result
+        if result.beats is not None:
+            results["beats"] = result.beats
+            doc = {"schema": Beats.schema, "track": track.name, "path": str(track.path),
+                   **envelope, "source": source_fingerprint(track.path),
+                   **result.beats.to_json()}
+            written.append(atomic_write_json(track_dir / "beats.json", doc))
+    elif isinstance(result, Beats):
+        results["beats"] = result
+    for fmt in options.formats:
+        if fmt != "json" and results:
+            written.extend(WRITERS[fmt](track_dir, results, track.name))
+    return written
+
+
 def run_task(kind: str, inputs: list[str], overrides: list[str], *,
              output: str | None = None, overwrite: bool = False,
              config_dirs: list[str] | None = None, progress: bool = True,
@@ -38,6 +67,8 @@ def run_task(kind: str, inputs: list[str], overrides: list[str], *,
     if not paths:
         raise ConfigError(f"no audio files found in {', '.join(inputs)}")
     rt = cfg.runtime
+    if kind in ("drums", "beats") and extra_writers is None:
+        extra_writers = [write_exports]
     opts = RunOptions(output_dir=Path(output or cfg.output.dir), batch_size=rt.batch_size,
                       num_workers=rt.num_workers, device=rt.device, precision=rt.precision,
                       overwrite=overwrite, formats=list(cfg.output.formats), progress=progress,

@@ -32,6 +32,9 @@ ENTRY_POINT_GROUP = "heihachi"
 BUILTIN_MODULES: tuple[str, ...] = (
     "heihachi.plugins.hf_extractor",
     "heihachi.plugins.spectral",
+    "heihachi.plugins.beat_this_tracker",
+    "heihachi.plugins.hf_drum_classifier",
+    "heihachi.plugins.drumnet_tasks",
 )
 
 _HOOK_TO_KIND = {hook: kind for kind, (_b, _m, hook, _c) in KINDS.items()}

@@ -200,6 +200,46 @@ class Beats(Result):
 
 
 @dataclass
+class Activations(Result):
+    """Frame-wise model activations ``[n, C]`` at ``fps`` from time ``start`` on.
+
+    Not written on its own: beat trackers that decode a whole file at once (tempo
+    needs context) return these per window and decode them in ``finish()``.
+    """
+
+    task: ClassVar[str] = "activations"
+    schema: ClassVar[str] = "heihachi.activations/1"
+
+    values: np.ndarray  # [n, C]
+    fps: float
+    start: float = 0.0
+
+    def times(self) -> np.ndarray:
+        return self.start + np.arange(len(self.values)) / self.fps
+
+    def shifted(self, offset: float) -> Activations:
+        return replace(self, start=self.start + offset)
+
+    def cropped(self, t0: float, t1: float) -> Activations:
+        keep = _times_mask(self.times(), t0 - 0.5 / self.fps, t1 - 0.5 / self.fps)
+        idx = np.flatnonzero(keep)
+        if len(idx) == 0:
+            return replace(self, values=self.values[:0])
+        return replace(self, values=self.values[idx[0]:idx[-1] + 1],
+                       start=self.start + idx[0] / self.fps)
+
+    @classmethod
+    def concatenate(cls, parts: list[Activations]) -> Activations:
+        parts = [p for p in parts if len(p.values)]
+        if not parts:
+            return cls(np.zeros((0, 1), np.float32), 100.0)
+        return cls(np.concatenate([p.values for p in parts]), parts[0].fps, parts[0].start)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fps": self.fps, "start": self.start, "shape": list(self.values.shape)}
+
+
+@dataclass
 class DrumHit:
     """One drum hit. ``drum_class`` is one of :data:`DRUM_CLASSES`; ``label`` is the
     model's own, finer label (e.g. ``"ride"`` for class ``cymbal``)."""
@@ -225,17 +265,31 @@ class DrumHits(Result):
     schema: ClassVar[str] = "heihachi.drums/1"
 
     hits: list[DrumHit]
+    #: beats found together with the hits (a model with a beat head), else None
+    beats: Beats | None = None
+    #: per-window beat activations, decoded into ``beats`` by the plugin's finish()
+    activations: Activations | None = None
 
     def shifted(self, offset: float) -> DrumHits:
-        return DrumHits([replace(h, time=h.time + offset) for h in self.hits])
+        return DrumHits([replace(h, time=h.time + offset) for h in self.hits],
+                        self.beats.shifted(offset) if self.beats is not None else None,
+                        self.activations.shifted(offset)
+                        if self.activations is not None else None)
 
     def cropped(self, t0: float, t1: float) -> DrumHits:
-        return DrumHits([h for h in self.hits if t0 <= h.time < t1])
+        return DrumHits([h for h in self.hits if t0 <= h.time < t1],
+                        self.beats.cropped(t0, t1) if self.beats is not None else None,
+                        self.activations.cropped(t0, t1)
+                        if self.activations is not None else None)
 
     @classmethod
     def concatenate(cls, parts: list[DrumHits]) -> DrumHits:
         hits = [h for p in parts for h in p.hits]
-        return cls(sorted(hits, key=lambda h: (h.time, h.drum_class)))
+        beats = [p.beats for p in parts if p.beats is not None]
+        acts = [p.activations for p in parts if p.activations is not None]
+        return cls(sorted(hits, key=lambda h: (h.time, h.drum_class)),
+                   Beats.concatenate(beats) if beats else None,
+                   Activations.concatenate(acts) if acts else None)
 
     def counts(self) -> dict[str, int]:
         c = Counter(h.drum_class for h in self.hits)

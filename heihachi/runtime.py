@@ -388,8 +388,9 @@ class Runner:
                 result = st.sink.close()
             else:
                 result = stitch(st.parts, window_s, hop_s, type(st.parts[0][2]))
+                result = self.plugin.finish(result, st.duration)
             envelope = dict(self.envelope, duration=st.duration)
-            writers = [lambda d, r, t, w=w: w(d, r, t, self.opts.formats)
+            writers = [lambda d, r, t, w=w: w(d, r, t, self.opts, envelope)
                        for w in self.extra_writers]
             write_result(track, self.opts.output_dir, result, envelope, writers)
             if self.on_result is not None:

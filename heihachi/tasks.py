@@ -110,6 +110,13 @@ class Plugin:
         """``(window_s, hop_s)`` for this instance; plugins may read them from config."""
         return self.window_s, self.hop_s
 
+    def finish(self, result: Any, duration: float | None) -> Any:
+        """Post-process one file's stitched result (e.g. decode beats over the whole file).
+
+        Called once per file after its windows are joined; the default returns it as is.
+        """
+        return result
+
 
 class FeatureExtractor(Plugin):
     """Audio -> frame embeddings ``[T, D]`` + timestamps (+ scene embedding)."""

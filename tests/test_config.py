@@ -41,7 +41,7 @@ def test_profile_tiny_points_at_tiny_models_unless_the_model_is_given():
 
 
 def test_a_kind_without_a_chosen_plugin_says_how_to_choose():
-    cfg, choices = compose([])
+    cfg, choices = compose(["~beats"])
     with pytest.raises(ConfigError, match="beats=NAME"):
         plugin_config(cfg, "beats", choices, [])
 

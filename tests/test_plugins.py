@@ -198,7 +198,8 @@ def test_heihachi_load_plugins_gates_entry_points(monkeypatch, setting, expected
     reg.load_builtins()
     reg.load_entry_points()
     reg.collect()
-    assert reg.names("beats") == expected
+    from_entry_points = [n for n in reg.names("beats") if reg.get("beats", n).package != "heihachi"]
+    assert from_entry_points == expected
     assert "hf" in reg.names("extractor")  # built-ins always load
 
 

@@ -1,0 +1,50 @@
+"""Shared helpers of the writers: bar.beat numbering and result lookup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from heihachi.results import Beats, DrumHit, DrumHits
+
+
+def beat_positions(beats: np.ndarray, downbeats: np.ndarray,
+                   beats_per_bar: int = 4) -> list[tuple[int, int]]:
+    """``(bar, beat)`` of each beat, both 1-based; bars restart at each downbeat.
+
+    Beats before the first downbeat count backwards into bar 0 (a pickup). Without
+    downbeats, every ``beats_per_bar`` beats from the first make a bar.
+    """
+    beats = np.asarray(beats, dtype=np.float64)
+    down = np.asarray(downbeats, dtype=np.float64)
+    if len(beats) == 0:
+        return []
+    if len(down) == 0:
+        return [(i // beats_per_bar + 1, i % beats_per_bar + 1) for i in range(len(beats))]
+    is_down = np.zeros(len(beats), dtype=bool)
+    is_down[np.abs(beats[:, None] - down[None, :]).argmin(axis=0)] = True
+    first = int(np.argmax(is_down))
+    out: list[tuple[int, int]] = []
+    for i in range(first):
+        out.append((0, (beats_per_bar - (first - i)) % beats_per_bar + 1))
+    bar, beat = 0, 0
+    for i in range(first, len(beats)):
+        if is_down[i]:
+            bar, beat = bar + 1, 1
+        else:
+            beat += 1
+        out.append((bar, beat))
+    return out
+
+
+def get_beats(results: dict[str, Any]) -> Beats | None:
+    """The ``beats`` result, if any."""
+    res = results.get("beats")
+    return res if isinstance(res, Beats) else None
+
+
+def get_hits(results: dict[str, Any]) -> list[DrumHit]:
+    """The drum hits (time order), empty if there is no ``drums`` result."""
+    res = results.get("drums")
+    return sorted(res.hits, key=lambda h: h.time) if isinstance(res, DrumHits) else []

@@ -1,0 +1,179 @@
+"""drumnet: kit mapping, renderer, model format, decoding, training smoke."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "models_cache" / "heihachi" / "drumnet-v1"
+
+
+def _pkg():
+    try:
+        return importlib.import_module("heihachi.plugins.drumnet")
+    except ImportError:  # not installed yet: import the package from plugins/ directly
+        sys.path.insert(0, str(ROOT / "plugins"))
+        return importlib.import_module("drumnet")
+
+
+dn = _pkg()
+PKG = dn.__name__
+kits = importlib.import_module(PKG + ".kits")
+decode = importlib.import_module(PKG + ".decode")
+
+HAVE_KITS = Path("/usr/share/hydrogen/data/drumkits/GMRockKit/drumkit.xml").is_file()
+needs_kits = pytest.mark.skipif(not HAVE_KITS, reason="hydrogen-drumkits not installed")
+
+
+def test_package_is_import_light():
+    import subprocess
+
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'plugins')!r}); import drumnet; "
+            "assert 'torch' not in sys.modules and 'numpy' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_split_by_kit_and_groups():
+    val, train = set(kits.VALIDATION_KITS), set(kits.TRAIN_KITS)
+    assert val and train and not (val & train)
+    assert dn.validation_kits() == list(kits.VALIDATION_KITS)
+    for group in kits.KIT_GROUPS:
+        sides = {k in val for k in group}
+        assert len(sides) == 1, group
+    for k in val | train:
+        assert k in kits.KIT_MAP and k in kits.KIT_LICENCES
+
+
+def test_mapping_pitfalls_are_explicit():
+    m = kits.KIT_MAP
+    assert m["Audiophob"]["Kick"] == "tom"
+    assert m["Audiophob"]["Pedal HH"] is None
+    assert m["ForzeeStereo"]["Snare 2 (Pearl Free Floating Maple 14x3.5)"] is None
+    assert m["ForzeeStereo"]['Ride (Custom, Zagrebin 22")'] == "cymbal"
+    assert m["ColomboAcousticDrumkit"]["tomhi2"] is None
+    for mapping in m.values():
+        assert set(mapping.values()) <= {*kits.CLASSES, None}
+
+
+@needs_kits
+def test_every_used_kit_parses_with_all_files():
+    for kit in (*kits.TRAIN_KITS, *kits.VALIDATION_KITS):
+        instruments, _ = kits.parse_kit(kit)
+        assert instruments, kit
+        for ins in instruments:
+            assert all(layer.path.is_file() for layer in ins.layers)
+    val_classes = set()
+    for kit in kits.VALIDATION_KITS:
+        val_classes |= {i.cls for i in kits.parse_kit(kit)[0]}
+    assert val_classes == set(kits.CLASSES)
+
+
+def test_trim_onset():
+    render = importlib.import_module(PKG + ".render")
+    x = np.zeros(1000, np.float32)
+    x[100] = 1e-5  # below -60 dB of the peak: lead-in noise
+    x[300:310] = 0.5
+    x[305] = 1.0
+    y = render.trim_onset(x)
+    assert len(y) == 700 and y[0] == 0.5
+
+
+@needs_kits
+def test_render_clip_labels():
+    render = importlib.import_module(PKG + ".render")
+    rng = np.random.default_rng(0)
+    audio, sr, ann = render.render_clip(rng, kits.TRAIN_KITS, duration=4.0, style="dnb")
+    assert sr == render.SR and audio.dtype == np.float32 and len(audio) == 4 * sr
+    assert np.isfinite(audio).all() and np.abs(audio).max() <= 1.0
+    assert 160 <= ann["tempo"] <= 180 and ann["style"] == "dnb"
+    assert np.allclose(np.diff(ann["beats"]), 60 / ann["tempo"])  # quarter notes, not half
+    assert set(ann["downbeats"]) <= set(ann["beats"])
+    for t, cls, vel in ann["hits"]:
+        assert 0 <= t < 4.0 and cls in kits.CLASSES and 0 < vel <= 1
+        assert abs(t * sr - round(t * sr)) < 1e-6  # integer sample positions
+
+
+@needs_kits
+def test_render_is_deterministic_and_hits_exact():
+    render = importlib.import_module(PKG + ".render")
+    a = render.render_set(2, 7, kits.VALIDATION_KITS, duration=3.0)
+    b = render.render_set(2, 7, kits.VALIDATION_KITS, duration=3.0)
+    for (xa, _, aa), (xb, _, ab) in zip(a, b, strict=True):
+        assert np.array_equal(xa, xb) and aa == ab
+    # a single trimmed one-shot placed at an integer position starts exactly there
+    bank = render.load_bank(kits.VALIDATION_KITS[0])
+    one = next(v for v in bank.values() if v)[0][0].audio
+    peak = np.abs(one).max()
+    assert abs(one[0]) > peak * 10 ** (-60 / 20)
+
+
+def test_decode_peaks():
+    fps = 100.0
+    on = np.zeros((300, 5), np.float32)
+    on[50, 0], on[49, 0], on[51, 0] = 0.9, 0.4, 0.4
+    on[120, 2] = 0.3  # below the hihat threshold below
+    on[200, 4] = 0.8
+    vel = np.full((300, 5), 0.7, np.float32)
+    hits = decode.activations_to_hits(on, vel, fps, {"hihat": 0.5})
+    assert [(round(h[0], 3), h[1]) for h in hits] == [(0.5, "kick"), (2.0, "cymbal")]
+    assert all(h[2] > 0.5 and h[3] == pytest.approx(0.7) for h in hits)
+    assert decode.activations_to_hits(on, None, fps, {"hihat": 0.2})[1][1] == "hihat"
+
+
+def test_make_tiny_roundtrip(tmp_path):
+    import torch
+
+    model_mod = importlib.import_module(PKG + ".model")
+    t = time.time()
+    model_mod.make_tiny(tmp_path / "tiny")
+    assert time.time() - t < 2.0
+    assert not list((tmp_path / "tiny").glob("*.pt*"))
+    m = model_mod.load_drumnet(tmp_path / "tiny")
+    assert m.sample_rate == 24000 and m.fps == 100.0
+    for n in (1, 1000, 24000 * 2 + 17):
+        out = m(torch.zeros(2, n))
+        f = n // m.hop_length + 1
+        assert out["onsets"].shape == (2, f, 5)
+        assert out["beats"].shape == (2, f, 2)
+        assert out["velocity"].shape == (2, f, 5)
+    cfg = json.loads((tmp_path / "tiny" / "config.json").read_text())
+    assert set(cfg["thresholds"]) == set(kits.CLASSES)
+
+
+@needs_kits
+def test_train_smoke_then_decode(tmp_path):
+    import torch
+
+    train = importlib.import_module(PKG + ".train")
+    model_mod = importlib.import_module(PKG + ".model")
+    render = importlib.import_module(PKG + ".render")
+    metrics = train.main(["--out", str(tmp_path / "m"), "--steps", "3", "--tiny",
+                          "--n-train", "8", "--n-val", "2", "--batch", "4"])
+    assert set(metrics["onset_f"]) == set(kits.CLASSES)
+    assert (tmp_path / "m" / "metrics.json").is_file()
+    m = model_mod.load_drumnet(tmp_path / "m")
+    audio, _, _ = render.render_validation_set(1, seed=3, duration=3.0)[0]
+    with torch.no_grad():
+        out = m(torch.from_numpy(audio)[None])
+    hits = decode.activations_to_hits(out["onsets"][0].numpy(), out["velocity"][0].numpy(),
+                                      m.fps, m.thresholds)
+    for t, cls, conf, vel in hits:
+        assert cls in kits.CLASSES and 0 <= conf <= 1 and 0 <= vel <= 1 and t >= 0
+
+
+@pytest.mark.skipif(not (SHIPPED / "model.safetensors").is_file(), reason="no shipped weights")
+def test_shipped_weights():
+    model_mod = importlib.import_module(PKG + ".model")
+    assert (SHIPPED / "model.safetensors").stat().st_size <= 5 * 1024 * 1024
+    cfg = json.loads((SHIPPED / "config.json").read_text())
+    assert cfg["validation_kits"] == list(kits.VALIDATION_KITS)
+    assert (SHIPPED / "MODEL_CARD.md").is_file()
+    m = model_mod.load_drumnet(SHIPPED)
+    assert m.fps == 100.0
