@@ -110,6 +110,63 @@ for _kind, _cmd, _summary in (
     hf.add_command(task_command(_kind, _cmd, _summary))
 
 
+@hf.command("drum-patterns", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option("-o", "--output", type=click.Path(file_okay=False),
+              help="Output directory (default: output.dir, 'heihachi_out').")
+@click.option("--overwrite", is_flag=True, help="Redo files whose outputs already exist.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--top", type=int, default=3, show_default=True,
+              help="How many of each track's most frequent bar patterns to print.")
+def drum_patterns(args: tuple[str, ...], output: str | None, overwrite: bool, quiet: bool,
+                  top: int) -> None:
+    """Drum patterns on the beat grid: 16-step bars per class, the most frequent patterns,
+    swing, microtiming per class and section boundaries (writes patterns.json).
+
+    Runs `hf analyze-drums` first (files already analysed with the same settings are
+    reused), then reads each track's hits and beats.
+    """
+    from pathlib import Path
+
+    from heihachi.pipeline import DRUM_FORMATS, run_task, write_patterns
+
+    inputs, overrides = _split_args(args)
+    if not inputs:
+        raise UsageError("hf drum-patterns: give at least one audio file or directory")
+    if not any(o.startswith("output.formats=") for o in overrides):
+        overrides.append(f"output.formats=[{','.join(DRUM_FORMATS)}]")
+    summary = run_task("drums", inputs, overrides, output=output, overwrite=overwrite,
+                       progress=not quiet)
+    out = Path(output) if output else Path(_output_dir(overrides))
+    failed = summary.failed
+    for e in summary.entries:
+        if e.status == "failed":
+            click.echo(f"  failed: {e.error}", err=True)
+            continue
+        try:
+            p = write_patterns(out / e.track, e.track)
+        except HeihachiError as err:
+            click.echo(f"  failed: {err}", err=True)
+            failed += 1
+            continue
+        swing = f"{p.swing:.2f}" if p.swing is not None else "-"
+        click.echo(f"{e.track}: {len(p.bars)} bars, swing {swing}, "
+                   f"sections at bars {[b for b in p.boundaries] or '-'}")
+        for steps, count in p.common[:top]:
+            click.echo(f"  x{count}")
+            for cls, line in steps.items():
+                if "x" in line:
+                    click.echo(f"    {cls:<7} {line}")
+    sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def _output_dir(overrides: list[str]) -> str:
+    from heihachi.config import compose
+
+    cfg, _ = compose(overrides)
+    return str(cfg.output.dir)
+
+
 @cli.group("index")
 def index_group() -> None:
     """The semantic index: embed segments, then search by text or by example."""

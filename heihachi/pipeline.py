@@ -82,3 +82,30 @@ def run_task(kind: str, inputs: list[str], overrides: list[str], *,
         return runner.run(paths)
     finally:
         shutdown(placement)
+
+
+def write_patterns(track_dir: Path, track_name: str) -> Any:
+    """Bar patterns of one analysed track (reads drums.json + beats.json, writes patterns.json)."""
+    import json
+
+    import numpy as np
+
+    from heihachi.outputs import atomic_write_json
+    from heihachi.patterns import analyze_patterns
+    from heihachi.results import DrumHit
+
+    drums = json.loads((track_dir / "drums.json").read_text())
+    beats_path = track_dir / "beats.json"
+    if not beats_path.is_file():
+        raise ConfigError(f"{track_dir}: no beats.json; drum-patterns needs a drums plugin "
+                          "that also finds beats (drums=drumnet) or run `hf beats` first")
+    beats = json.loads(beats_path.read_text())
+    hits = [DrumHit(h["time"], h["class"], h["confidence"], h["velocity"], h.get("label", ""))
+            for h in drums["hits"]]
+    patterns = analyze_patterns(hits, np.asarray(beats["beats"]), np.asarray(beats["downbeats"]))
+    doc = {"schema": patterns.schema, "track": track_name, "path": drums["path"],
+           "plugin": drums["plugin"], "model": drums["model"],
+           "config_hash": drums["config_hash"], "tempo": beats.get("tempo"),
+           **patterns.to_json()}
+    atomic_write_json(track_dir / "patterns.json", doc)
+    return patterns

@@ -64,3 +64,15 @@ def test_bad_and_degenerate_inputs_never_crash_the_batch(tiny_cache, tmp_path):
         drums = json.loads((out / t / "drums.json").read_text())
         beats = json.loads((out / t / "beats.json").read_text())
         assert isinstance(drums["hits"], list) and isinstance(beats["beats"], list)
+
+
+def test_drum_patterns_command(tiny_cache, tmp_path):
+    out = tmp_path / "out"
+    result = run_heihachi("hf", "drum-patterns", str(CLIP), "-o", str(out), "-q", "profile=tiny",
+                          env={"HEIHACHI_MODELS_CACHE": str(tiny_cache)})
+    assert result.returncode == 0, result.stderr
+    doc = json.loads((out / "two_step_174" / "patterns.json").read_text())
+    assert doc["schema"] == "heihachi.patterns/1" and doc["steps_per_bar"] == 16
+    assert {"bars", "common", "microtiming", "swing", "boundaries"} <= set(doc)
+    for bar in doc["bars"]:
+        assert all(len(line) == 16 for line in bar["steps"].values())
