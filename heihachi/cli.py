@@ -109,6 +109,11 @@ for _kind, _cmd, _summary in (
 ):
     hf.add_command(task_command(_kind, _cmd, _summary))
 
+from heihachi.search_cli import similarity_command, tag_command  # noqa: E402
+
+hf.add_command(similarity_command)  # replaces the generic `hf similarity`
+hf.add_command(tag_command)
+
 
 @hf.command("drum-patterns", context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -344,12 +349,21 @@ def models_list(cache_dir: str | None, as_json: bool) -> None:
 @models_group.command("fetch")
 @click.argument("model_id")
 @_cache_option
-@click.option("--revision", help="Branch, tag or commit.")
+@click.option("--revision", help="Branch, tag or commit (hub ids).")
 def models_fetch(model_id: str, cache_dir: str | None, revision: str | None) -> None:
-    """Download MODEL_ID from the Hugging Face hub into the cache."""
+    """Download MODEL_ID into the cache: a plugin's own model name (final0, htdemucs, ...)
+    or a Hugging Face hub id (owner/name)."""
     from heihachi.models import resolve
+    from heihachi.registry import get_registry
 
-    path = resolve(model_id, _cache(cache_dir), offline=False, revision=revision)
+    cache = _cache(cache_dir)
+    if "/" not in model_id:
+        for info in get_registry().all():
+            path = info.cls.fetch_model(model_id, cache)
+            if path is not None:
+                click.echo(f"{info.kind}/{info.name}: {path}")
+                return
+    path = resolve(model_id, cache, offline=False, revision=revision)
     click.echo(str(path))
 
 

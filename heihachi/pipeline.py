@@ -63,6 +63,10 @@ def run_task(kind: str, inputs: list[str], overrides: list[str], *,
     from heihachi.runtime import Runner, RunOptions, place, shutdown
 
     cfg, plugin = build_plugin(kind, overrides, config_dirs)
+    if kind == "separator":  # a bad format/subtype pair is a usage error, not N file errors
+        from heihachi.stems import check_audio_output
+
+        check_audio_output(cfg.output.audio_format, cfg.output.audio_subtype)
     paths = expand_inputs(inputs)
     if not paths:
         raise ConfigError(f"no audio files found in {', '.join(inputs)}")

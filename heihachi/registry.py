@@ -35,6 +35,9 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "heihachi.plugins.beat_this_tracker",
     "heihachi.plugins.hf_drum_classifier",
     "heihachi.plugins.drumnet_tasks",
+    "heihachi.plugins.clap",
+    "heihachi.plugins.hf_captioner",
+    "heihachi.plugins.demucs_separator",
 )
 
 _HOOK_TO_KIND = {hook: kind for kind, (_b, _m, hook, _c) in KINDS.items()}

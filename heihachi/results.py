@@ -302,32 +302,50 @@ class DrumHits(Result):
 
 @dataclass
 class Stems(Result):
-    """Separated stems: name -> ``[C, T]`` float32 waveform at ``sample_rate``."""
+    """Separated stems: name -> ``[C, T]`` float32 waveform at ``sample_rate``.
+
+    ``start`` is where sample 0 lies in the file (seconds); ``shifted`` moves it and
+    ``cropped`` cuts by file time, rounding to whole samples so that the owned parts of
+    consecutive windows tile the file exactly (no sample lost or repeated).
+    """
 
     task: ClassVar[str] = "separate"
     schema: ClassVar[str] = "heihachi.separate/1"
 
     stems: dict[str, np.ndarray]
     sample_rate: int
+    start: float = 0.0
 
     def shifted(self, offset: float) -> Stems:
-        return self
+        return replace(self, start=self.start + offset)
 
     def cropped(self, t0: float, t1: float) -> Stems:
-        a, b = round(t0 * self.sample_rate), round(t1 * self.sample_rate)
-        return replace(self, stems={k: v[..., a:b] for k, v in self.stems.items()})
+        first = round(self.start * self.sample_rate)
+        a = max(0, round(t0 * self.sample_rate) - first)
+        b = None if t1 == float("inf") else max(a, round(t1 * self.sample_rate) - first)
+        return replace(self, stems={k: v[..., a:b] for k, v in self.stems.items()},
+                       start=(first + a) / self.sample_rate)
 
     @classmethod
     def concatenate(cls, parts: list[Stems]) -> Stems:
         names = list(parts[0].stems)
         return cls({n: np.concatenate([p.stems[n] for p in parts], axis=-1) for n in names},
-                   parts[0].sample_rate)
+                   parts[0].sample_rate, parts[0].start)
 
     def to_json(self) -> dict[str, Any]:
         return {"sample_rate": self.sample_rate,
                 "stems": {k: {"channels": int(v.shape[0]),
                               "duration": v.shape[-1] / self.sample_rate}
                           for k, v in self.stems.items()}}
+
+    @classmethod
+    def open_sink(cls, track_dir: Path, options: Any) -> ResultSink | None:
+        """Stream stems to ``<track>/stems/<stem>.<wav|flac>`` (see :mod:`heihachi.stems`)."""
+        from heihachi.stems import StemsSink
+
+        return StemsSink(track_dir / "stems", stems=getattr(options, "stems", None),
+                         audio_format=getattr(options, "audio_format", "wav"),
+                         audio_subtype=getattr(options, "audio_subtype", "float"))
 
 
 @dataclass
@@ -354,7 +372,9 @@ class Captions(Result):
                          for c in self.segments])
 
     def cropped(self, t0: float, t1: float) -> Captions:
-        return Captions([c for c in self.segments if t0 <= c.start < t1])
+        # Owned by the segment's centre: with overlapping windows a segment starts before
+        # the part of the file its window owns, but its centre always lies inside it.
+        return Captions([c for c in self.segments if t0 <= (c.start + c.end) / 2 < t1])
 
     @classmethod
     def concatenate(cls, parts: list[Captions]) -> Captions:
@@ -380,7 +400,9 @@ class SegmentEmbeddings(Result):
         return replace(self, starts=self.starts + offset, ends=self.ends + offset)
 
     def cropped(self, t0: float, t1: float) -> SegmentEmbeddings:
-        keep = _times_mask(self.starts, t0, t1)
+        # Owned by the segment's centre (see Captions.cropped), so overlapping windows
+        # keep exactly one segment each.
+        keep = _times_mask((self.starts + self.ends) / 2, t0, t1)
         return replace(self, starts=self.starts[keep], ends=self.ends[keep],
                        vectors=self.vectors[keep])
 

@@ -226,13 +226,19 @@ def plugin_config_dict(plugin: Plugin) -> dict[str, Any]:
     return asdict(cfg) if is_dataclass(cfg) else dict(vars(cfg))
 
 
-def task_hash(plugin: Plugin) -> str:
-    """Hash of what changes results: plugin, its config, rate, channels, windows."""
+def task_hash(plugin: Plugin, outputs: dict[str, Any] | None = None) -> str:
+    """Hash of what changes results: plugin, its config, rate, channels, windows.
+
+    ``outputs`` adds output settings that change what is written (stems kept, their
+    file format), so a rerun with other settings redoes the file instead of skipping it.
+    """
     window_s, hop_s = plugin.window()
-    return config_hash({"kind": plugin.kind, "plugin": plugin.name,
-                        "config": plugin_config_dict(plugin),
-                        "sample_rate": plugin.sample_rate, "channels": plugin.channels,
-                        "window_s": window_s, "hop_s": hop_s})
+    doc = {"kind": plugin.kind, "plugin": plugin.name, "config": plugin_config_dict(plugin),
+           "sample_rate": plugin.sample_rate, "channels": plugin.channels,
+           "window_s": window_s, "hop_s": hop_s}
+    if outputs:
+        doc["outputs"] = outputs
+    return config_hash(doc)
 
 
 class Runner:
@@ -263,7 +269,7 @@ class Runner:
         if not getattr(self.plugin, "_heihachi_loaded", False):
             self.plugin.load()
             self.plugin._heihachi_loaded = True
-        chash = task_hash(self.plugin)
+        chash = task_hash(self.plugin, self._output_settings())
         result_task = self._result_task()
         summary = Summary(task=self.task, plugin=self.plugin.name)
         todo: list[Track] = []
@@ -284,6 +290,14 @@ class Runner:
         return self._merge_summaries(summary, tracks)
 
     # -- internals -----------------------------------------------------------------------
+    def _output_settings(self) -> dict[str, Any] | None:
+        """Output settings that change a separator's files (other kinds: none)."""
+        if self.plugin.kind != "separator":
+            return None
+        return {"stems": sorted(self.opts.stems) if self.opts.stems else None,
+                "audio_format": self.opts.audio_format,
+                "audio_subtype": self.opts.audio_subtype}
+
     def _result_task(self) -> str:
         from heihachi import results
 

@@ -99,6 +99,16 @@ class Plugin:
             raise ValueError(f"plugin {self.name!r} names no model")
         return resolve(ref, self.cache_dir, self.offline, revision)
 
+    @classmethod
+    def fetch_model(cls, ref: str, cache_dir: Path) -> Path | None:
+        """Download weights this plugin knows by a name of its own (not a hub id).
+
+        ``models fetch REF`` asks every plugin in turn; the first that returns a path
+        has fetched ``ref`` into ``cache_dir``. The default knows no names: plugins
+        whose weights are hub ids are fetched by the hub path instead.
+        """
+        return None
+
     def load(self) -> None:
         """Load weights; called once, before the first batch. Override to do heavy work."""
 

@@ -83,8 +83,8 @@ def checkpoint_path(ref: str, cache_dir: Path, offline: bool) -> Path:
             f"beat_this checkpoint {ref!r} is not in the models cache (expected {dest}) and "
             "downloads are off (offline mode). On a machine with network run "
             f"`python -m heihachi hf beats SOME_AUDIO_DIR beats=beat_this beats.model={ref}` "
-            "once with the same HEIHACHI_MODELS_CACHE (`python -m heihachi models fetch` "
-            f"fetches Hugging Face hub ids only), or download {url} to {dest}")
+            f"once with the same HEIHACHI_MODELS_CACHE (`python -m heihachi models fetch {ref}`), "
+            f"or download {url} to {dest}")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(f".ckpt.part{os.getpid()}")
     try:
@@ -147,6 +147,15 @@ class BeatThisTracker(BeatTracker):
         window_s: float | None = None  # None: whole files (see module docs)
         hop_s: float | None = None
         chunks_per_forward: int = 8  # 30 s chunks per model call (memory bound)
+
+    @classmethod
+    def fetch_model(cls, ref: str, cache_dir: Path) -> Path | None:
+        """``models fetch final0`` (or small0, fold3, ...): download into the cache."""
+        import re
+
+        if not re.fullmatch(r"(final|small|single_final|fold|small_fold|single_fold)\d+", ref):
+            return None
+        return checkpoint_path(ref, cache_dir, offline=False)
 
     def load(self) -> None:
         import torch  # noqa: F401  (fail here, not mid-batch, if torch is missing)

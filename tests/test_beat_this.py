@@ -112,6 +112,18 @@ def test_checkpoint_name_offline_says_how_to_fetch(tmp_path, monkeypatch):
     (tmp_path / "cache" / "beat_this").mkdir(parents=True)
     (tmp_path / "cache" / "beat_this" / "small0.ckpt").write_bytes(b"x")
     assert checkpoint_path("small0", tmp_path / "cache", offline=True).name == "small0.ckpt"
+    assert "models fetch final0" in msg
+
+
+def test_models_fetch_dispatches_plugin_names(tmp_path):
+    """`models fetch small0` goes to the beat_this plugin (here: already cached, so no
+    network), not to the Hugging Face hub."""
+    cache = tmp_path / "cache"
+    (cache / "beat_this").mkdir(parents=True)
+    (cache / "beat_this" / "small0.ckpt").write_bytes(b"x")
+    result = run_heihachi("models", "fetch", "small0", "--cache-dir", str(cache))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"beats/beat_this: {cache / 'beat_this' / 'small0.ckpt'}"
 
 
 def test_dbn_without_madmom_is_a_clear_config_error(tiny_cache):
