@@ -2,7 +2,9 @@
 
 Order of lookup, so a cached model never waits on the network:
 1. an existing local path (absolute, or relative to the working directory);
-2. a path under the models cache (``tiny/wav2vec2``, ``heihachi/drumnet-v1``);
+2. a path under the models cache (``tiny/wav2vec2``, ``heihachi/drumnet-v1``); the
+   project's own models (``heihachi/...``) are also found in the checkout's
+   ``models_cache/`` where they ship, whatever cache ``HEIHACHI_MODELS_CACHE`` names;
 3. the hub snapshot already in the cache (``local_files_only``);
 4. a download into the cache, unless offline (``HF_HUB_OFFLINE=1`` or
    ``models.offline=true``): then a :class:`ModelNotFoundError` that names the
@@ -54,6 +56,8 @@ def resolve(ref: str, cache_dir: Path | None = None, offline: bool = False,
     under_cache = cache / ref
     if under_cache.exists():
         return under_cache
+    if ref.startswith("heihachi/") and (_REPO_CACHE / ref).exists():
+        return _REPO_CACHE / ref  # shipped with the project
     if ref.startswith(("tiny/", "heihachi/")):
         raise ModelNotFoundError(
             f"model {ref!r} is not in the models cache {cache}; "

@@ -28,3 +28,22 @@ def test_similarity_search_api_by_example(tmp_path):
     assert report["added"] == 3
     hits = search.search(audio=lib[1], per_track=True, k=2)
     assert hits[0].track == str(lib[1]) and len(hits) == 2
+
+
+def test_task_classes_run_each_kind(tiny_cache, tmp_path, monkeypatch):
+    """BeatDetector, DrumAnalyzer (shipped model), StemSeparator and Captioner (tiny)."""
+    from heihachi.hf import BeatDetector, Captioner, DrumAnalyzer, StemSeparator
+
+    monkeypatch.setenv("HEIHACHI_MODELS_CACHE", str(tiny_cache))
+    clip = "examples/audio/two_step_174.flac"
+    beats = BeatDetector().detect(clip)
+    assert beats.tempo is not None and len(beats.beats) > 10
+    drums = DrumAnalyzer().analyze(clip)
+    assert {h.drum_class for h in drums.hits} >= {"kick", "snare", "hihat"}
+
+    tone = write_tone(tmp_path / "tone.wav", seconds=3.0, sr=44_100, channels=2)
+    stems = StemSeparator(profile="tiny").separate(tone, output_dir=tmp_path / "out")
+    assert [f.name for f in stems.files] == ["drums", "bass", "other", "vocals"]
+    assert (tmp_path / "out" / "tone" / "stems" / "bass.wav").is_file()
+    captions = Captioner(profile="tiny").caption(tone)
+    assert captions.segments and all(c.text for c in captions.segments)
