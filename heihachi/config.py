@@ -26,6 +26,7 @@ class RuntimeConfig:
     precision: str = "fp32"
     batch_size: int = 8
     num_workers: int = 1
+    threads: int | None = None  # torch CPU threads per process (None: CPUs - workers)
 
 
 @dataclass

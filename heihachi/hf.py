@@ -51,7 +51,7 @@ class _Task:
             opts = RunOptions(output_dir=Path(self._tmp.name), batch_size=rt.batch_size,
                               num_workers=0, device=rt.device, precision=rt.precision,
                               overwrite=True, progress=False)
-            self._runner = Runner(plugin, opts, place(rt.device, rt.precision))
+            self._runner = Runner(plugin, opts, place(rt.device, rt.precision, rt.threads))
         captured: dict[str, Any] = {}
         self._runner.on_result = lambda track, result: captured.update(result=result)
         if output_dir is not None:

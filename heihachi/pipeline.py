@@ -75,11 +75,12 @@ def run_task(kind: str, inputs: list[str], overrides: list[str], *,
         extra_writers = [write_exports]
     opts = RunOptions(output_dir=Path(output or cfg.output.dir), batch_size=rt.batch_size,
                       num_workers=rt.num_workers, device=rt.device, precision=rt.precision,
+                      threads=rt.threads,
                       overwrite=overwrite, formats=list(cfg.output.formats), progress=progress,
                       stems=list(cfg.output.stems) if cfg.output.stems else None,
                       audio_format=cfg.output.audio_format,
                       audio_subtype=cfg.output.audio_subtype)
-    placement = place(rt.device, rt.precision)
+    placement = place(rt.device, rt.precision, rt.threads, rt.num_workers)
     try:
         runner = Runner(plugin, opts, placement, extra_writers=extra_writers,
                         on_result=on_result)

@@ -80,3 +80,18 @@ def test_windows_are_stitched_without_duplicates_or_gaps(tmp_path):
     assert beats == pytest.approx(sorted(set(beats)))
     assert np.all(np.diff(beats) > 0) and np.diff(beats).max() <= 0.5 + 1e-9
     assert beats[0] == 0.0 and beats[-1] >= 6.5
+
+
+def test_cpu_threads_never_oversubscribe(monkeypatch):
+    """Torch threads + decoding workers fit the CPUs this process may use."""
+    import os
+
+    from heihachi.runtime import cpu_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert cpu_threads(None, num_workers=1) == 1  # 2 cores: 1 torch thread + 1 decoder
+    assert cpu_threads(None, num_workers=0) == 2
+    assert cpu_threads(None, num_workers=1, local_processes=2) == 1  # never below one
+    assert cpu_threads(3, num_workers=1) == 3  # runtime.threads wins
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert cpu_threads(None, num_workers=2, local_processes=4) == 2
