@@ -55,7 +55,7 @@ def run_runtime(paths: list[Path], model_ref: str, cache: Path, out: Path, worke
 
     plugin = HFExtractor(HFExtractor.Config(model=model_ref), cache_dir=cache, offline=True)
     runner = Runner(plugin, RunOptions(output_dir=out, batch_size=batch, num_workers=workers,
-                                       progress=False), place("cpu", "fp32"))
+                                       progress=False), place("cpu", "fp32", num_workers=workers))
     t0 = time.perf_counter()
     summary = runner.run(paths)
     elapsed = time.perf_counter() - t0
