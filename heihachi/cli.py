@@ -241,14 +241,21 @@ def index_search(args: tuple[str, ...], index: str | None, audio: str | None, k:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("#", "track", "start", "end", "score")
     for i, r in enumerate(rows, 1):
         table.add_row(str(i), r["track"], _clock(r["start"]), _clock(r["end"]),
                       f"{r['score']:.3f}")
-    Console().print(table)
+    table_console().print(table)
+
+
+def table_console() -> Any:
+    """A rich Console for tables: the terminal's width, or 200 columns when piped, so
+    plugin names and track paths are never cut to fit an assumed 80."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=200)
 
 
 def _clock(seconds: float) -> str:
@@ -300,7 +307,6 @@ def plugins_cmd(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("kind", "name", "package", "version", "default model", "rate", "window")
@@ -308,7 +314,7 @@ def plugins_cmd(as_json: bool) -> None:
         table.add_row(r["kind"], r["name"], r["package"], r["version"],
                       r["default_model"] or "-", str(r["sample_rate"]),
                       f"{r['window_s']} s" if r["window_s"] else "whole file")
-    Console().print(table)
+    table_console().print(table)
 
 
 @cli.group("models")

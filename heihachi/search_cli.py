@@ -163,15 +163,16 @@ def similarity_command(args: tuple[str, ...], output: str | None, overwrite: boo
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:
-        from rich.console import Console
         from rich.table import Table
+
+        from heihachi.cli import table_console
 
         title = f"query: {query!r}" if query is not None else f"like: {query_audio}"
         table = Table("#", "track", "start", "end", "score", title=title)
         for i, r in enumerate(rows, 1):
             table.add_row(str(i), r["track"], _clock(r["start"]), _clock(r["end"]),
                           f"{r['score']:.3f}")
-        Console().print(table)
+        table_console().print(table)
     sys.exit(EXIT_SOME_FAILED if summary.failed else EXIT_OK)
 
 
@@ -226,8 +227,9 @@ def tag_command(args: tuple[str, ...], output: str | None, overwrite: bool, quie
     if as_json:
         click.echo(json.dumps(docs, indent=2))
     else:
-        from rich.console import Console
         from rich.table import Table
+
+        from heihachi.cli import table_console
 
         table = Table("track", *cats)
         for doc in docs:
@@ -236,5 +238,5 @@ def tag_command(args: tuple[str, ...], output: str | None, overwrite: bool, quie
                 top = list(doc["categories"][c]["labels"].items())[:2]
                 cells.append(", ".join(f"{label} {p:.2f}" for label, p in top))
             table.add_row(doc["track"], *cells)
-        Console().print(table)
+        table_console().print(table)
     sys.exit(EXIT_SOME_FAILED if summary.failed else EXIT_OK)
