@@ -98,6 +98,7 @@ def main() -> None:
     counts = {c: [0, 0, 0] for c in (*CLASSES, "all")}  # tp, n_ref, n_est
     lib_counts = [0, 0, 0]
     styles: dict[str, list[int]] = defaultdict(list)
+    style_bf: dict[str, list[float]] = defaultdict(list)
     for i, (audio, sr, ann) in enumerate(clips):
         track = out_dir / f"clip{i:03d}"
         drums = json.loads((track / "drums.json").read_text())
@@ -105,6 +106,7 @@ def main() -> None:
         ref_beats = np.asarray(ann["beats"])
         est_beats = np.asarray(beats["beats"])
         ours_bf.append(mir_eval.beat.f_measure(ref_beats, est_beats, 0.07))
+        style_bf[ann["style"]].append(ours_bf[-1])
         tempo = beats["tempo"] or 0.0
         ok = int(abs(tempo - ann["tempo"]) <= 0.04 * ann["tempo"])
         tempo_ok[band(ann["tempo"])].append(ok)
@@ -147,6 +149,8 @@ def main() -> None:
           f"{f_measure(*lib_counts):>16.3f}")
     print("tempo accuracy by style: " + ", ".join(f"{s} {np.mean(v):.2f}"
                                                 for s, v in sorted(styles.items())))
+    print("beat F by style: " + ", ".join(f"{s} {np.mean(v):.2f} ({len(v)})"
+                                        for s, v in sorted(style_bf.items())))
 
 
 if __name__ == "__main__":

@@ -269,9 +269,10 @@ def downbeats_from_activation(beats_s: np.ndarray, downbeat_act: np.ndarray, fps
 
 
 def decode_beats(beat_act: np.ndarray, downbeat_act: np.ndarray | None, fps: float,
-                 min_bpm: float = 60.0, max_bpm: float = 200.0, tightness: float = 100.0,
+                 min_bpm: float = 60.0, max_bpm: float = 200.0, tightness: float = 400.0,
                  window_s: float = 12.0, hop_s: float = 3.0, double_ratio: float = 0.5,
                  dnb_ratio: float = 0.3, dnb_two_thirds: bool = False,
+                 downbeat_weight: float = 0.3,
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Beat and downbeat times (seconds) from frame-wise activations at ``fps``.
 
@@ -279,16 +280,24 @@ def decode_beats(beat_act: np.ndarray, downbeat_act: np.ndarray | None, fps: flo
         beat_act: ``[T]`` beat activation (a network's beat probability, or any
             onset-strength envelope; see :func:`beats_from_onsets`).
         downbeat_act: ``[T]`` downbeat activation, or None (then no downbeats).
-        tightness: how strongly beat spacing keeps to the local tempo (Ellis' alpha).
+        tightness: how strongly beat spacing keeps to the local tempo (Ellis' alpha; 400
+            was best on drumnet's threshold-tuning renders, up from 100).
         double_ratio, dnb_ratio: midpoint/on-beat activation ratio needed to double
             the tempo, outside and inside :data:`DNB_RANGE`.
         dnb_two_thirds: also test 1.5x the strongest period for a DnB tempo (for
             generic onset envelopes, not for quarter-note activations).
+        downbeat_weight: a downbeat is also a beat: this fraction of the downbeat
+            activation is added to the beat activation for tempo and phase (0.3 was best
+            on drumnet's threshold-tuning renders; 0 uses the beat activation alone).
 
     Returns:
         ``(beats_s, downbeats_s)``, both sorted.
     """
     act = np.nan_to_num(np.asarray(beat_act, dtype=np.float64).ravel())
+    if downbeat_act is not None and downbeat_weight:
+        down = np.nan_to_num(np.asarray(downbeat_act, dtype=np.float64).ravel())
+        if len(down) == len(act):
+            act = act + downbeat_weight * down
     if len(act) < 3 or act.max() <= 0:
         return np.zeros(0), np.zeros(0)
     centres, bpm = local_tempo(act, fps, min_bpm, max_bpm, window_s, hop_s,
@@ -318,5 +327,6 @@ def beats_from_onsets(onset_env: np.ndarray, fps: float, min_bpm: float = 60.0,
     """
     env = np.asarray(onset_env, dtype=np.float64)
     env = np.maximum(env - median_filter(env, size=max(3, int(fps * 0.5)) | 1), 0.0)
-    opts: dict = {"double_ratio": 0.8, "dnb_ratio": 0.6, "dnb_two_thirds": True} | kwargs
+    opts: dict = {"double_ratio": 0.8, "dnb_ratio": 0.6, "dnb_two_thirds": True,
+                  "downbeat_weight": 0.0} | kwargs
     return decode_beats(env, downbeat_env, fps, min_bpm, max_bpm, **opts)

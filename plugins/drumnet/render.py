@@ -341,6 +341,71 @@ def reverb(x: np.ndarray, rng) -> np.ndarray:
     return x + mix * wet * _rms(x) / (_rms(wet) + 1e-9)
 
 
+def vary_sample(s: Sample, semitones: float, decay_s: float | None, tilt: float) -> Sample:
+    """A new one-shot from ``s``: re-pitched by resampling (duration follows the pitch,
+    as when a drum is tuned), optionally with a faster exponential decay (a damped or
+    gated drum) and a first-order spectral tilt (``tilt`` > 0 brighter, < 0 darker)."""
+    import soxr
+    from scipy.signal import butter, sosfilt
+
+    x = s.audio
+    if abs(semitones) > 1e-3:
+        r = 2.0 ** (semitones / 12.0)
+        x = soxr.resample(x, SR * r, SR).astype(np.float32)
+        n = int(MAX_SAMPLE_S * SR)
+        if len(x) > n:
+            x = x[:n].copy()
+            fade = int(0.05 * SR)
+            x[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
+    if decay_s is not None:
+        env = np.exp(-np.arange(len(x), dtype=np.float32) / (decay_s * SR))
+        x = x * env
+        x = x[: max(64, int(min(len(x), 6 * decay_s * SR)))]
+    if abs(tilt) > 1e-3:
+        fc = 1500.0
+        if tilt > 0:
+            hp = sosfilt(butter(1, fc, "high", fs=SR, output="sos"), x)
+            x = x + tilt * hp
+        else:
+            lp = sosfilt(butter(1, fc, "low", fs=SR, output="sos"), x)
+            x = x + (-tilt) * (lp - x)
+    peak = float(np.max(np.abs(x))) + 1e-9
+    x = (x * (float(np.max(np.abs(s.audio))) / peak)).astype(np.float32)
+    return Sample(x, s.vmin, s.vmax, s.gain)
+
+
+#: Per-class ranges of the one-shot augmentation (semitones, decay time constant in s).
+SAMPLE_AUG = {
+    "kick": ((-4.0, 4.0), (0.06, 0.4)),
+    "snare": ((-3.0, 4.0), (0.05, 0.3)),
+    "hihat": ((-3.0, 4.0), (0.02, 0.25)),
+    "tom": ((-6.0, 6.0), (0.08, 0.5)),
+    "cymbal": ((-3.0, 3.0), (0.15, 1.2)),
+}
+
+
+def augment_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Generator,
+                        p: float) -> dict[str, list[list[Sample]]]:
+    """With probability ``p`` per class, re-pitch / damp / tilt the clip's instruments of
+    that class (one setting per instrument, all of its velocity layers), so that a few
+    training kits sound like many."""
+    out = {}
+    for c, instruments in inst.items():
+        if rng.random() >= p:
+            out[c] = instruments
+            continue
+        (plo, phi), (dlo, dhi) = SAMPLE_AUG[c]
+        new = []
+        for layers in instruments:
+            semis = float(rng.uniform(plo, phi))
+            decay = float(np.exp(rng.uniform(np.log(dlo), np.log(dhi)))) \
+                if rng.random() < 0.4 else None
+            tilt = float(rng.uniform(-0.7, 1.0)) if rng.random() < 0.5 else 0.0
+            new.append([vary_sample(s, semis, decay, tilt) for s in layers])
+        out[c] = new
+    return out
+
+
 # --------------------------------------------------------------------------- render
 
 def render_clip(
@@ -350,6 +415,7 @@ def render_clip(
     style: str | None = None,
     tempo: float | None = None,
     augment_p: float = 0.8,
+    sample_aug_p: float = 0.0,
 ) -> tuple[np.ndarray, int, dict]:
     style = style or str(rng.choice(STYLES, p=STYLE_P / STYLE_P.sum()))
     lo, hi = TEMPO[style]
@@ -368,6 +434,8 @@ def render_clip(
         if src:
             k = min(len(src), int(rng.integers(1, 3)))
             inst[c] = [src[i] for i in rng.choice(len(src), size=k, replace=False)]
+    if sample_aug_p > 0:  # training only: validation renders draw nothing here
+        inst = augment_instruments(inst, rng, sample_aug_p)
     n = int(duration * SR)
     beat = 60.0 / tempo
     step = beat / 4
@@ -433,11 +501,13 @@ def render_clip(
     return mix.astype(np.float32), SR, ann
 
 
-def render_set(n_clips: int, seed: int, kits, duration: float = 8.0, augment_p: float = 0.8):
+def render_set(n_clips: int, seed: int, kits, duration: float = 8.0, augment_p: float = 0.8,
+               sample_aug_p: float = 0.0):
     out = []
     for i in range(n_clips):
         rng = np.random.default_rng([seed, i])
-        out.append(render_clip(rng, kits, duration=duration, augment_p=augment_p))
+        out.append(render_clip(rng, kits, duration=duration, augment_p=augment_p,
+                               sample_aug_p=sample_aug_p))
     return out
 
 

@@ -86,14 +86,24 @@ def _f(tp, ne, nr):
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
+def _band(bpm: float) -> str:
+    return "80-120" if bpm < 120 else "120-160" if bpm < 160 else "160-180"
+
+
 def evaluate(outs, clips, fps, thresholds, beat_threshold=0.5) -> dict:
     """Onset F-measure per class (mir_eval matching, ±50 ms, counts pooled over clips),
-    mean of per-clip mir_eval.onset.f_measure, and beat F-measure (mir_eval.beat)."""
+    mean of per-clip mir_eval.onset.f_measure; beat and downbeat F-measure (mir_eval.beat,
+    70 ms) and tempo accuracy (60 / median inter-beat interval within 4 % of the true
+    tempo) of the shipped decoder (``heihachi.beat_decoding.decode_beats``, as the CLI
+    runs it), and the beat F of plain peak picking for comparison."""
     import mir_eval
+
+    from heihachi.beat_decoding import decode_beats
 
     pooled = {c: [0, 0, 0] for c in CLASSES}
     per_clip = {c: [] for c in CLASSES}
-    beat_f, down_f = [], []
+    beat_f, down_f, peak_f, beat_f_metric = [], [], [], []
+    tempo_ok: dict[str, list[int]] = {}
     for o, (_, _, ann) in zip(outs, clips, strict=True):
         hits = activations_to_hits(o["onsets"], o["velocity"], fps, thresholds)
         for c in CLASSES:
@@ -104,16 +114,30 @@ def evaluate(outs, clips, fps, thresholds, beat_threshold=0.5) -> dict:
                 pooled[c][i] += v
             if len(ref):
                 per_clip[c].append(mir_eval.onset.f_measure(ref, est, window=0.05)[0])
-        b, d = activations_to_beats(o["beats"], fps, beat_threshold)
-        beat_f.append(mir_eval.beat.f_measure(np.asarray(ann["beats"]), b))
+        ref_b = np.asarray(ann["beats"])
+        b, _ = activations_to_beats(o["beats"], fps, beat_threshold)
+        peak_f.append(mir_eval.beat.f_measure(ref_b, b))
+        b, d = decode_beats(o["beats"][:, 0], o["beats"][:, 1], fps)
+        beat_f.append(mir_eval.beat.f_measure(ref_b, b))
+        if ann.get("style") != "random":  # random grids: no metre to find
+            beat_f_metric.append(beat_f[-1])
         if len(ann["downbeats"]) > 1:
             down_f.append(mir_eval.beat.f_measure(np.asarray(ann["downbeats"]), d))
+        tempo = 60.0 / float(np.median(np.diff(b))) if len(b) > 1 else 0.0
+        ok = int(abs(tempo - ann["tempo"]) <= 0.04 * ann["tempo"])
+        tempo_ok.setdefault(_band(ann["tempo"]), []).append(ok)
     res = {"onset_f": {c: round(_f(*pooled[c]), 4) for c in CLASSES},
            "onset_f_mean_per_clip": {c: round(float(np.mean(per_clip[c])), 4)
                                      if per_clip[c] else 0.0 for c in CLASSES},
            "n_ref": {c: pooled[c][2] for c in CLASSES},
            "beat_f": round(float(np.mean(beat_f)), 4) if beat_f else 0.0,
-           "downbeat_f": round(float(np.mean(down_f)), 4) if down_f else 0.0}
+           "beat_f_metrical_styles": round(float(np.mean(beat_f_metric)), 4)
+           if beat_f_metric else 0.0,
+           "beat_f_peak_picking": round(float(np.mean(peak_f)), 4) if peak_f else 0.0,
+           "downbeat_f": round(float(np.mean(down_f)), 4) if down_f else 0.0,
+           "tempo_acc": round(float(np.mean([v for vs in tempo_ok.values() for v in vs])), 4)
+           if tempo_ok else 0.0,
+           "tempo_acc_by_band": {k: [int(sum(v)), len(v)] for k, v in sorted(tempo_ok.items())}}
     res["onset_f_mean_kick_snare_hihat"] = round(
         float(np.mean([res["onset_f"][c] for c in ("kick", "snare", "hihat")])), 4)
     return res
@@ -160,6 +184,32 @@ def write_model_card(out: Path, metrics: dict, argv: list[str]) -> None:
     rows = "\n".join(f"| {c} | {of[c]:.3f} | {metrics['onset_f_mean_per_clip'][c]:.3f} | "
                      f"{metrics['thresholds'][c]:.2f} | {metrics['n_ref'][c]} |" for c in CLASSES)
     cmd = "python -m heihachi.plugins.drumnet.train " + " ".join(argv)
+    bands = metrics.get("tempo_acc_by_band", {})
+    band_txt = ", ".join(f"{k} BPM {v[0]}/{v[1]}" for k, v in bands.items())
+    hi = bands.get("160-180", [0, 0])
+    aug = metrics.get("sample_aug_p", 0.0)
+    aug_txt = (f"With probability {aug} per class and clip, the clip's one-shots of that class "
+               "are re-pitched by resampling (kick/snare/hihat/cymbal about -4..+4 "
+               "semitones, toms -6..+6), damped with an exponential decay, and/or tilted "
+               "brighter or darker, so that the 11 training kits sound like many more.  "
+               if aug else "No per-sample (pitch/decay) augmentation.  ")
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "**NOT met**"
+
+    targets = "\n".join([
+        f"| beat F-measure (70 ms) >= 0.92 | {metrics['beat_f']:.3f} | "
+        f"{met(metrics['beat_f'] >= 0.92)} |",
+        f"| tempo within 4 % on >= 90 % of clips | {metrics.get('tempo_acc', 0):.3f} | "
+        f"{met(metrics.get('tempo_acc', 0) >= 0.9)} |",
+        f"| ... including 160-180 BPM | {hi[0]}/{hi[1]} | "
+        f"{met(hi[1] > 0 and hi[0] / hi[1] >= 0.9)} |",
+        f"| onset F (50 ms) mean kick/snare/hihat >= 0.85 | "
+        f"{metrics['onset_f_mean_kick_snare_hihat']:.3f} | "
+        f"{met(metrics['onset_f_mean_kick_snare_hihat'] >= 0.85)} |",
+        f"| onset F tom >= 0.6 | {of['tom']:.3f} | {met(of['tom'] >= 0.6)} |",
+        f"| onset F cymbal >= 0.6 | {of['cymbal']:.3f} | {met(of['cymbal'] >= 0.6)} |",
+    ])
     text = f"""# drumnet-v1
 
 The project's own drum transcription and beat activation model: a small CRNN
@@ -180,7 +230,7 @@ Patterns: two-step DnB, amen-style breaks, half-time, rolls/fills, house, breakb
 rock and random grids at 80-180 BPM with swing and micro-timing, velocity layers, hits
 mixed at integer sample positions after trimming each one-shot to its first sample above
 -60 dB of its peak; mixed with synthetic bass, pads and pink noise; EQ, filters,
-compression, synthetic reverb and gain augmentation.  Beats are labelled at the quarter
+compression, synthetic reverb and gain augmentation.  {aug_txt}Beats are labelled at the quarter
 note of the pattern tempo (170ish for DnB, never half), downbeats on the first beat of
 each 4/4 bar.  Training clips: {metrics['n_train']} x {metrics['clip_s']} s (seed
 {10000 + metrics['seed']}), rendered in RAM, not stored.
@@ -210,16 +260,44 @@ window 0.05 s, counts pooled over clips; per-clip column: mean of
 {rows}
 
 - mean F over kick/snare/hihat: **{metrics['onset_f_mean_kick_snare_hihat']:.3f}**
-- beat F-measure (mir_eval.beat, simple peak picking at threshold
-  {metrics['beat_threshold']:.2f}): {metrics['beat_f']:.3f}; downbeat F: {metrics['downbeat_f']:.3f}
+- beats, decoded as the CLI does (`heihachi.beat_decoding.decode_beats`: windowed
+  autocorrelation tempo with an explicit metrical-level choice, Ellis' dynamic programme
+  for the phase, a bar-position Viterbi for downbeats): beat F-measure (mir_eval.beat,
+  70 ms) **{metrics['beat_f']:.3f}**; {metrics.get('beat_f_metrical_styles', 0):.3f} without the
+  "random grid" clips, which have no metre to find; downbeat F {metrics['downbeat_f']:.3f}
+- tempo (60 / median inter-beat interval) within 4 % of the true tempo:
+  **{metrics.get('tempo_acc', 0):.3f}** of clips ({band_txt})
+- for comparison, plain peak picking of the beat activation (threshold
+  {metrics['beat_threshold']:.2f}, tuned on seed {TUNE_SEED}): beat F
+  {metrics.get('beat_f_peak_picking', 0):.3f}
 - velocity MAE at reference onsets: {metrics['velocity_mae_at_ref_onsets']}
 - speed: a 30 s window in {metrics.get('infer_s_per_30s_window', float('nan')):.2f} s on
   {metrics.get('torch_threads', 1)} CPU thread(s) of a shared machine, peak picking included
   (about {30 / max(1e-3, metrics.get('infer_s_per_30s_window', 1e9)):.0f}x real time)
 - training: {metrics['steps']} steps, batch {metrics['batch']}, AdamW + one-cycle lr
   {metrics['lr']}, seed {metrics['seed']}; {metrics['train_time_s']:.0f} s of training
-  (rendering included), {metrics['total_time_s']:.0f} s in all, on 2 shared CPU cores,
+  (rendering included), {metrics['total_time_s']:.0f} s in all, one torch thread on a
+  2-core machine shared with other jobs,
   torch {metrics['torch']}
+
+## Targets
+
+Measured on the held-out-kit test renders above (`bench/quality.py` measures the same
+things end to end through the CLI on 12 s renders):
+
+| target | measured | |
+|---|---|---|
+{targets}
+
+Known weaknesses (measured per held-out kit): toms are over-detected (precision ~0.3-0.4;
+Audiophob's tom sample named "Kick" and low-pitched 808 toms are confused with kicks and
+snares), the TR-808 cymbal is mostly heard as a hi-hat, and Audiophob's short muted
+cymbals are missed.  Beat errors are mostly metrical-level errors that the beat
+activation itself makes (it is confident at half or double the tempo on some amen,
+half-time, hip hop and roll clips), phase errors on a few clips, and the "random grid"
+style, whose hits are placed without metre (about 12 % of the clips, beat F there
+~0.3).  With only 11 training kits the model is limited by timbre diversity; a wider
+model, more steps and more kits are the next steps.
 
 Limits: trained and validated on synthetic renders only (one-shot drum samples, 4/4,
 constant tempo); real recordings with bleed, live cymbal washes or heavy processing will
@@ -240,13 +318,16 @@ Deterministic on CPU (fixed seeds, deterministic rendering); writes `config.json
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--steps", type=int, default=700)
+    ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--clip-s", type=float, default=4.0)
     ap.add_argument("--n-train", type=int, default=None, help="rendered training clips")
     ap.add_argument("--n-val", type=int, default=None, help="validation clips (each set)")
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--sample-aug", type=float, default=0.5,
+                    help="probability per class and clip of re-pitching/damping/tilting "
+                         "the training one-shots (0 disables)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1 is fastest on a shared 2-core machine)")
     ap.add_argument("--tiny", action="store_true", help="minimal width (tests)")
@@ -281,10 +362,13 @@ def main(argv: list[str] | None = None) -> dict:
         old = json.loads((args.out / "metrics.json").read_text())
         for k in ("steps", "batch", "clip_s", "seed", "lr"):
             setattr(args, k, old[k])
+        args.sample_aug = old.get("sample_aug_p", 0.0)
         n_train, train_s = old["n_train"], old["train_time_s"]
         argv = ["--out", str(args.out), "--steps", str(args.steps), "--n-train", str(n_train)]
         if args.seed:
             argv += ["--seed", str(args.seed)]
+        if args.sample_aug != 0.5:
+            argv += ["--sample-aug", str(args.sample_aug)]
         mc = model.config
         if list(mc["channels"]) != list(DEFAULT_CONFIG["channels"]):
             argv += ["--channels", ",".join(str(c) for c in mc["channels"])]
@@ -308,7 +392,7 @@ def main(argv: list[str] | None = None) -> dict:
     log(f"drumnet: {n_params(model)} parameters; rendering {n_train} training clips "
         f"of {args.clip_s}s from {len(kits_mod.TRAIN_KITS)} kits")
     train = render.render_set(n_train, 10_000 + args.seed, kits_mod.TRAIN_KITS,
-                              duration=args.clip_s)
+                              duration=args.clip_s, sample_aug_p=args.sample_aug)
     n_samp = int(args.clip_s * render.SR)
     n_frames = n_samp // model.hop_length + 1
     X = np.stack([c[0][:n_samp] for c in train]).astype(np.float32)
@@ -387,7 +471,7 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log) -> d
         "thresholds": th,
         "beat_threshold": bth,
         "steps": args.steps, "batch": args.batch, "clip_s": args.clip_s, "n_train": n_train,
-        "seed": args.seed, "lr": args.lr,
+        "seed": args.seed, "lr": args.lr, "sample_aug_p": args.sample_aug,
         "n_params": n_params(model),
         "train_time_s": round(train_s, 1),
         "total_time_s": round(train_s + time.time() - t_eval, 1),
