@@ -69,7 +69,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--arch", default="wav2vec2")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--batch", type=int, default=4)
     args = ap.parse_args()
 
     from heihachi.plugins.hf_extractor import make_tiny_model

@@ -54,7 +54,9 @@ def atomic_write_json(path: Path, doc: Any) -> Path:
 
 def atomic_save_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    # Uncompressed: float32 embeddings shrink only ~7% with zlib, at 12x the write time
+    # (0.24 s vs 0.02 s for 1500 x 768), which made writing a bottleneck of hf extract.
+    np.savez(buf, **arrays)
     return atomic_write(path, lambda f: f.write(buf.getvalue()))
 
 

@@ -231,7 +231,7 @@ def stitch(parts: list[tuple[int, float, Result]], window_s: float | None,
 @dataclass
 class RunOptions:
     output_dir: Path
-    batch_size: int = 8
+    batch_size: int = 4
     num_workers: int = 1
     device: str = "auto"
     precision: str = "fp32"
