@@ -86,8 +86,14 @@ def test_a_run_killed_midway_resumes_with_every_output_exactly_once(tiny_cache, 
     deadline = time.time() + 120
     while time.time() < deadline and len(list(out.glob("*/extract.json"))) < 4:
         time.sleep(0.02)
+    import psutil
+
+    workers = psutil.Process(proc.pid).children(recursive=True)  # the decoding worker
+    assert workers, "the run should have a decoding worker"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    _gone, alive = psutil.wait_procs(workers, timeout=15)
+    assert not alive, f"decoding workers outlived the killed run: {alive}"
     done_before = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/extract.json")}
     assert 4 <= len(done_before) < n, "the kill should land mid-run"
     for p in out.glob("*/extract.json"):  # whatever exists is whole
