@@ -259,7 +259,7 @@ def table_console() -> Any:
 
 
 def _clock(seconds: float) -> str:
-    m, s = divmod(seconds, 60)
+    m, s = divmod(float(seconds), 60)
     return f"{int(m)}:{s:05.2f}"
 
 

@@ -102,20 +102,6 @@ def _query_audio_vector(query_audio: str, summary: Any, segments: dict[str, Any]
     return scene_vector(next(iter(q_segments.values())).vectors)
 
 
-def _report_failures(summary: Any) -> None:
-    c = summary.counts()
-    click.echo(f"{summary.task}: {c['ok']} ok, {c['skipped']} skipped, {c['failed']} failed",
-               err=True)
-    for e in summary.entries:
-        if e.status == "failed":
-            click.echo(f"  failed: {e.error}", err=True)
-
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(float(seconds), 60)
-    return f"{int(m)}:{s:05.2f}"
-
-
 @click.command("similarity", help=f"""Embed audio segments in a joint text-audio space
 (CLAP) and, with --query or --query-audio, rank segments or tracks by similarity.
 
@@ -137,7 +123,7 @@ def _clock(seconds: float) -> str:
 def similarity_command(args: tuple[str, ...], output: str | None, overwrite: bool,
                        quiet: bool, query: str | None, query_audio: str | None, mode: str,
                        k: int, as_json: bool) -> None:
-    from heihachi.cli import _split_args
+    from heihachi.cli import _clock, _report, _split_args
     from heihachi.search import rank_segments, rank_tracks
 
     inputs, overrides = _split_args(args)
@@ -150,7 +136,7 @@ def similarity_command(args: tuple[str, ...], output: str | None, overwrite: boo
     if k < 1:
         raise UsageError(f"hf similarity: --k={k}: must be >= 1")
     summary, segments, out = embed_collection(inputs, overrides, output, overwrite, quiet)
-    _report_failures(summary)
+    _report(summary, output)
     if query is None and query_audio is None:
         sys.exit(EXIT_SOME_FAILED if summary.failed else EXIT_OK)
     if query_audio is not None:
@@ -193,7 +179,7 @@ OUT/<track>/tags.json.
 @click.option("--json", "as_json", is_flag=True, help="Print the tags of every file as JSON.")
 def tag_command(args: tuple[str, ...], output: str | None, overwrite: bool, quiet: bool,
                 categories: str, prompt: str, as_json: bool) -> None:
-    from heihachi.cli import _split_args
+    from heihachi.cli import _report, _split_args
     from heihachi.outputs import atomic_write_json
     from heihachi.search import (
         TAGS_SCHEMA,
@@ -210,7 +196,7 @@ def tag_command(args: tuple[str, ...], output: str | None, overwrite: bool, quie
     cats = parse_categories(categories)
     texts = {c: prompts(labels, prompt) for c, labels in cats.items()}
     summary, segments, out = embed_collection(inputs, overrides, output, overwrite, quiet)
-    _report_failures(summary)
+    _report(summary, output)
     plugin = _text_plugin(overrides)
     label_vectors = {c: plugin.embed_text(t) for c, t in texts.items()}
     scale = float(getattr(plugin, "logit_scale", 1.0 / 0.07))
