@@ -144,17 +144,21 @@ class ClapBase:
         return [make_tiny_clap(cache_dir / "tiny" / TINY_DIR)]
 
 
+@dataclass
+class ClapConfig:
+    """Settings every CLAP plugin takes."""
+
+    model: str = "laion/larger_clap_music"
+    revision: str | None = None
+    window_s: float = CLAP_SPAN_S  # segment length; CLAP sees at most 10 s
+    hop_s: float | None = None  # None = window_s (segments do not overlap)
+
+
 class ClapSimilarity(ClapBase, SimilarityModel):
     """CLAP joint text-audio embeddings, one vector per window (transformers ClapModel)."""
 
     name = "clap"
-
-    @dataclass
-    class Config:
-        model: str = "laion/larger_clap_music"
-        revision: str | None = None
-        window_s: float = CLAP_SPAN_S  # segment length; CLAP sees at most 10 s
-        hop_s: float | None = None  # None = window_s (segments do not overlap)
+    Config = ClapConfig
 
     def embed_audio(self, batch: AudioBatch) -> list[SegmentEmbeddings]:
         import numpy as np
@@ -172,11 +176,7 @@ class ClapCaptioner(ClapBase, Captioner):
     name = "clap-captions"
 
     @dataclass
-    class Config:
-        model: str = "laion/larger_clap_music"
-        revision: str | None = None
-        window_s: float = CLAP_SPAN_S
-        hop_s: float | None = None
+    class Config(ClapConfig):
         vocabulary: str = DEFAULT_VOCABULARY  # NAME:LABEL,...;NAME:... (hf tag's grammar)
         prompt: str = "this is a {label} track"
         instruments: int = 2  # how many instrument labels a caption names
