@@ -3,8 +3,9 @@
 Order of lookup, so a cached model never waits on the network:
 1. an existing local path (absolute, or relative to the working directory);
 2. a path under the models cache (``tiny/wav2vec2``, ``heihachi/drumnet-v1``); the
-   project's own models (``heihachi/...``) are also found in the checkout's
-   ``models_cache/`` where they ship, whatever cache ``HEIHACHI_MODELS_CACHE`` names;
+   project's own models (``heihachi/...``) are also found where they ship (the
+   checkout's ``models_cache/``, or ``heihachi/shipped_models/`` of a wheel install),
+   whatever cache ``HEIHACHI_MODELS_CACHE`` names;
 3. the hub snapshot already in the cache (``local_files_only``);
 4. a download into the cache, unless offline (``HF_HUB_OFFLINE=1`` or
    ``models.offline=true``): then a :class:`ModelNotFoundError` that names the
@@ -23,6 +24,19 @@ from pathlib import Path
 from heihachi.errors import ModelNotFoundError
 
 _REPO_CACHE = Path(__file__).resolve().parent.parent / "models_cache"
+#: Where a wheel install carries the project's own models (``models_cache/heihachi/``).
+_WHEEL_MODELS = Path(__file__).resolve().parent / "shipped_models"
+
+
+def shipped_model(ref: str) -> Path | None:
+    """The project's own model ``heihachi/NAME`` as shipped: in the source checkout's
+    ``models_cache/`` or inside the installed wheel; None when neither holds it."""
+    if not ref.startswith("heihachi/"):
+        return None
+    for path in (_REPO_CACHE / ref, _WHEEL_MODELS / ref.removeprefix("heihachi/")):
+        if path.exists():
+            return path
+    return None
 
 
 def default_cache_dir(configured: str | os.PathLike | None = None) -> Path:
@@ -56,8 +70,9 @@ def resolve(ref: str, cache_dir: Path | None = None, offline: bool = False,
     under_cache = cache / ref
     if under_cache.exists():
         return under_cache
-    if ref.startswith("heihachi/") and (_REPO_CACHE / ref).exists():
-        return _REPO_CACHE / ref  # shipped with the project
+    shipped = shipped_model(ref)
+    if shipped is not None:
+        return shipped  # shipped with the project (checkout or wheel)
     if ref.startswith(("tiny/", "heihachi/")):
         raise ModelNotFoundError(
             f"model {ref!r} is not in the models cache {cache}; "

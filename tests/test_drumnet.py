@@ -177,3 +177,36 @@ def test_shipped_weights():
     assert (SHIPPED / "MODEL_CARD.md").is_file()
     m = model_mod.load_drumnet(SHIPPED)
     assert m.fps == 100.0
+
+
+def test_shipped_model_found_in_a_wheel_layout(tmp_path, monkeypatch):
+    """A wheel carries models_cache/heihachi/ as heihachi/shipped_models/: resolve() must
+    find it there when no checkout and no cache holds the model."""
+    models = importlib.import_module("heihachi.models")
+    wheel_dir = tmp_path / "site" / "heihachi" / "shipped_models"
+    (wheel_dir / "drumnet-v1").mkdir(parents=True)
+    monkeypatch.setattr(models, "_REPO_CACHE", tmp_path / "no-checkout")
+    monkeypatch.setattr(models, "_WHEEL_MODELS", wheel_dir)
+    got = models.resolve("heihachi/drumnet-v1", cache_dir=tmp_path / "empty-cache")
+    assert got == wheel_dir / "drumnet-v1"
+    with pytest.raises(models.ModelNotFoundError):
+        models.resolve("heihachi/nope", cache_dir=tmp_path / "empty-cache")
+
+
+@pytest.mark.skipif(not (SHIPPED / "model.safetensors").is_file(), reason="no shipped weights")
+def test_wheel_carries_the_shipped_model(tmp_path):
+    import shutil
+    import subprocess
+    import zipfile
+
+    pytest.importorskip("setuptools")
+    src = tmp_path / "src"  # a copy, so the build leaves nothing in the checkout
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", "build", "tiny", "*.egg-info", "__pycache__", ".*_cache", "out", "examples"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", str(src), "-w", str(tmp_path)], check=True,
+                   cwd=tmp_path)
+    names = zipfile.ZipFile(next(tmp_path.glob("heihachi-*.whl"))).namelist()
+    for f in ("config.json", "model.safetensors", "MODEL_CARD.md"):
+        assert f"heihachi/shipped_models/drumnet-v1/{f}" in names
+    assert not any("/tiny/" in n for n in names)
