@@ -9,9 +9,19 @@ beat tracker and onset detector on the same audio in the same run:
 - mean beat F-measure (mir_eval, 70 ms window),
 - tempo accuracy (estimate within 4% of the true tempo), overall and per tempo band,
 - drum onset F-measure (50 ms) per class (librosa has no classes: it is scored
-  class-agnostically beside our class-agnostic figure).
+  class-agnostically beside our class-agnostic figure),
 
-    python bench/quality.py [--clips 60] [--seed 1234] [--duration 12] [KEY=VALUE ...]
+each beside the issue's target. Beats and tempo are scored on the clips that have a
+metre. The "random grid" clips (about 12 %: every 16th step drawn at random, to teach
+the drum model that class does not follow position) have no beat for a listener or a
+tracker to find: their quarter-note labels are a convention of the renderer, not
+something in the audio. Their beat figures are printed separately, and an all-clips line
+as well; drum onsets are scored on every clip.
+
+The default seed (2026) is not one drumnet's thresholds or decoder were tuned on
+(1234) or its card reports (4321).
+
+    python bench/quality.py [--clips 100] [--seed 2026] [--duration 12] [KEY=VALUE ...]
 
 Needs Debian's hydrogen-drumkits + hydrogen-data, and librosa + mir_eval.
 """
@@ -69,8 +79,8 @@ def band(bpm: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", type=int, default=60)
-    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--clips", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--duration", type=float, default=12.0)
     ap.add_argument("--keep", type=Path, help="keep the rendered clips and outputs here")
     ap.add_argument("overrides", nargs="*", help="Hydra overrides for the CLI run")
@@ -92,7 +102,8 @@ def main() -> None:
     if run.returncode != 0:
         raise SystemExit(f"heihachi failed ({run.returncode}):\n{run.stderr[-2000:]}")
 
-    ours_bf, lib_bf = [], []
+    ours_bf, lib_bf = [], []  # clips with a metre
+    grid_bf, grid_lib_bf, grid_tempo, grid_lib_tempo = [], [], [], []  # random grids
     tempo_ok: dict[str, list[int]] = defaultdict(list)
     lib_tempo_ok: dict[str, list[int]] = defaultdict(list)
     counts = {c: [0, 0, 0] for c in (*CLASSES, "all")}  # tp, n_ref, n_est
@@ -105,15 +116,24 @@ def main() -> None:
         beats = json.loads((track / "beats.json").read_text())
         ref_beats = np.asarray(ann["beats"])
         est_beats = np.asarray(beats["beats"])
-        ours_bf.append(mir_eval.beat.f_measure(ref_beats, est_beats, 0.07))
-        style_bf[ann["style"]].append(ours_bf[-1])
+        bf = mir_eval.beat.f_measure(ref_beats, est_beats, 0.07)
+        style_bf[ann["style"]].append(bf)
         tempo = beats["tempo"] or 0.0
         ok = int(abs(tempo - ann["tempo"]) <= 0.04 * ann["tempo"])
-        tempo_ok[band(ann["tempo"])].append(ok)
         styles[ann["style"]].append(ok)
         lb, lt, lo = librosa_estimates(audio.astype(np.float32), sr)
-        lib_bf.append(mir_eval.beat.f_measure(ref_beats, lb, 0.07))
-        lib_tempo_ok[band(ann["tempo"])].append(int(abs(lt - ann["tempo"]) <= 0.04 * ann["tempo"]))
+        lbf = mir_eval.beat.f_measure(ref_beats, lb, 0.07)
+        lok = int(abs(lt - ann["tempo"]) <= 0.04 * ann["tempo"])
+        if ann["style"] == "random":
+            grid_bf.append(bf)
+            grid_lib_bf.append(lbf)
+            grid_tempo.append(ok)
+            grid_lib_tempo.append(lok)
+        else:
+            ours_bf.append(bf)
+            lib_bf.append(lbf)
+            tempo_ok[band(ann["tempo"])].append(ok)
+            lib_tempo_ok[band(ann["tempo"])].append(lok)
         ref_hits = [(t, c) for t, c, _v in ann["hits"]]
         for c in CLASSES:
             ref = np.asarray([t for t, k in ref_hits if k == c])
@@ -132,21 +152,46 @@ def main() -> None:
         vals = [v for k, vs in d.items() if key in (None, k) for v in vs]
         return f"{np.mean(vals):.3f} ({sum(vals)}/{len(vals)})" if vals else "-"
 
-    print(f"{len(clips)} clips x {args.duration:.0f} s from held-out kits, seed {args.seed}")
-    print(f"{'metric':<34} {'heihachi':>16} {'librosa':>16}")
-    print(f"{'beat F-measure (70 ms), mean':<34} {np.mean(ours_bf):>16.3f} "
-          f"{np.mean(lib_bf):>16.3f}")
-    print(f"{'tempo within 4%':<34} {rate(tempo_ok):>16} {rate(lib_tempo_ok):>16}")
+    def target(value: float, goal: float) -> str:
+        return f">= {goal:<5} {'met' if value >= goal else 'NOT met'}"
+
+    def frac(vals: list[int]) -> str:
+        return f"{np.mean(vals):.3f} ({sum(vals)}/{len(vals)})" if vals else "-"
+
+    n_metre = len(ours_bf)
+    print(f"{len(clips)} clips x {args.duration:.0f} s from held-out kits, seed {args.seed}; "
+          f"beats and tempo on the {n_metre} with a metre")
+    print(f"{'metric':<34} {'heihachi':>16} {'librosa':>16}   target")
+    bf_mean = float(np.mean(ours_bf)) if ours_bf else 0.0
+    print(f"{'beat F-measure (70 ms), mean':<34} {bf_mean:>16.3f} "
+          f"{np.mean(lib_bf) if lib_bf else 0.0:>16.3f}   {target(bf_mean, 0.92)}")
+    t_all = [v for vs in tempo_ok.values() for v in vs]
+    t_rate = float(np.mean(t_all)) if t_all else 0.0
+    print(f"{'tempo within 4%':<34} {rate(tempo_ok):>16} {rate(lib_tempo_ok):>16}   "
+          f"{target(t_rate, 0.9)}")
     for b in ("80-120", "120-160", "160-180"):
         print(f"{'  tempo ' + b + ' BPM':<34} {rate(tempo_ok, b):>16} "
               f"{rate(lib_tempo_ok, b):>16}")
     for c in CLASSES:
         tp, nr, ne = counts[c]
-        print(f"{'onset F (50 ms) ' + c:<34} {f_measure(tp, nr, ne):>16.3f} {'-':>16}")
-    mean3 = np.mean([f_measure(*counts[c]) for c in ("kick", "snare", "hihat")])
-    print(f"{'onset F mean kick/snare/hihat':<34} {mean3:>16.3f} {'-':>16}")
+        f = f_measure(tp, nr, ne)
+        goal = f"   {target(f, 0.6)}" if c in ("tom", "cymbal") else ""
+        print(f"{'onset F (50 ms) ' + c:<34} {f:>16.3f} {'-':>16}{goal}")
+    mean3 = float(np.mean([f_measure(*counts[c]) for c in ("kick", "snare", "hihat")]))
+    print(f"{'onset F mean kick/snare/hihat':<34} {mean3:>16.3f} {'-':>16}   "
+          f"{target(mean3, 0.85)}")
     print(f"{'onset F any class (merged 30 ms)':<34} {f_measure(*counts['all']):>16.3f} "
           f"{f_measure(*lib_counts):>16.3f}")
+    if grid_bf:
+        print(f"{'random grids: beat F (no metre)':<34} {np.mean(grid_bf):>16.3f} "
+              f"{np.mean(grid_lib_bf):>16.3f}")
+        print(f"{'random grids: tempo within 4%':<34} {frac(grid_tempo):>16} "
+              f"{frac(grid_lib_tempo):>16}")
+        all_bf = ours_bf + grid_bf
+        all_lib = lib_bf + grid_lib_bf
+        print(f"{'all clips: beat F':<34} {np.mean(all_bf):>16.3f} {np.mean(all_lib):>16.3f}")
+        print(f"{'all clips: tempo within 4%':<34} {frac(t_all + grid_tempo):>16} "
+              f"{frac([v for vs in lib_tempo_ok.values() for v in vs] + grid_lib_tempo):>16}")
     print("tempo accuracy by style: " + ", ".join(f"{s} {np.mean(v):.2f}"
                                                 for s, v in sorted(styles.items())))
     print("beat F by style: " + ", ".join(f"{s} {np.mean(v):.2f} ({len(v)})"
