@@ -94,7 +94,8 @@ class DrumNetTranscriber(_DrumNetBase, DrumTranscriber):
         results = []
         for row in self._activations(batch):
             hits = [DrumHit(t, cls, conf, vel, cls) for t, cls, conf, vel in
-                    activations_to_hits(row["onsets"], row["velocity"], self.fps, thresholds)]
+                    activations_to_hits(row["onsets"], row["velocity"], self.fps, thresholds,
+                                        suppress=self.model.suppress)]
             acts = Activations(row["beats"], self.fps) if self.config.beats else None
             results.append(DrumHits(hits, activations=acts))
         return results

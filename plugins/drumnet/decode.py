@@ -1,4 +1,6 @@
-"""Activations -> hits: per-class peak picking with thresholds tuned on validation."""
+"""Activations -> hits: per-class peak picking with thresholds tuned on validation, and
+cross-class suppression of the confusions the model makes (a tom peak under a stronger
+snare peak is the snare heard twice, not a second drum)."""
 
 from __future__ import annotations
 
@@ -40,21 +42,43 @@ def _refine(act: np.ndarray, i: int) -> float:
     return 0.0
 
 
+#: Frames either side of a peak in which another class's activation can suppress it.
+SUPPRESS_RADIUS = 2
+
+
 def activations_to_hits(
     onsets: np.ndarray,
     velocity: np.ndarray | None,
     fps: float,
     thresholds: dict | None = None,
     classes: tuple[str, ...] = CLASSES,
+    suppress: dict[str, dict[str, float]] | None = None,
 ) -> list[tuple[float, str, float, float]]:
     """``onsets``/``velocity``: ``[frames, 5]``; returns ``[(time_s, class, confidence,
-    velocity)]`` sorted by time, class names ``kick snare hihat tom cymbal``."""
+    velocity)]`` sorted by time, class names ``kick snare hihat tom cymbal``.
+
+    ``suppress[c][d] = r`` drops a peak of class ``c`` when class ``d``'s activation
+    within :data:`SUPPRESS_RADIUS` frames exceeds ``r`` times the peak (ratios are tuned
+    per model with the thresholds; see ``train.tune_peak_picking``).
+    """
     onsets = np.asarray(onsets, dtype=np.float32)
     th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    near = None
+    if suppress:
+        from scipy.ndimage import maximum_filter1d
+
+        near = maximum_filter1d(onsets, size=2 * SUPPRESS_RADIUS + 1, axis=0, mode="nearest")
     hits = []
     for k, cls in enumerate(classes):
         a = onsets[:, k]
-        for i in pick_peaks(a, float(th[cls]), fps):
+        peaks = pick_peaks(a, float(th[cls]), fps)
+        if near is not None and len(peaks):
+            keep = np.ones(len(peaks), dtype=bool)
+            for other, ratio in (suppress or {}).get(cls, {}).items():
+                if other in classes:
+                    keep &= near[peaks, classes.index(other)] <= ratio * a[peaks]
+            peaks = peaks[keep]
+        for i in peaks:
             t = (i + _refine(a, int(i))) / fps
             if velocity is not None:
                 v = float(np.clip(velocity[i, k], 0.0, 1.0))

@@ -33,6 +33,7 @@ DEFAULT_CONFIG: dict = {
     "gru_hidden": 96,
     "classes": list(CLASSES),
     "thresholds": {c: 0.5 for c in CLASSES},
+    "suppress": {},
     "beat_threshold": 0.5,
 }
 
@@ -75,6 +76,8 @@ class DrumNet(nn.Module):
         self.fps = self.sample_rate / self.hop_length
         self.classes = tuple(cfg["classes"])
         self.thresholds = dict(cfg["thresholds"])
+        # class -> {other class: ratio}; see decode.activations_to_hits
+        self.suppress = {c: dict(v) for c, v in cfg.get("suppress", {}).items()}
         m = int(cfg["n_mels"])
         ch = list(cfg["channels"])
         self.frontend = MelFrontend(cfg)

@@ -406,6 +406,20 @@ def augment_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Gene
     return out
 
 
+def synth_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Generator,
+                      p: float) -> dict[str, list[list[Sample]]]:
+    """With probability ``p`` per class, play that class on one or two synthesised
+    instruments (see :mod:`.synth`) instead of the kit's recordings."""
+    from .synth import synth_one_shot
+
+    out = dict(inst)
+    for c in CLASSES:
+        if rng.random() < p:
+            out[c] = [[Sample(synth_one_shot(c, rng), 0.0, 1.0, 1.0)]
+                      for _ in range(int(rng.integers(1, 3)))]
+    return out
+
+
 # --------------------------------------------------------------------------- render
 
 def render_clip(
@@ -416,6 +430,7 @@ def render_clip(
     tempo: float | None = None,
     augment_p: float = 0.8,
     sample_aug_p: float = 0.0,
+    synth_p: float = 0.0,
 ) -> tuple[np.ndarray, int, dict]:
     style = style or str(rng.choice(STYLES, p=STYLE_P / STYLE_P.sum()))
     lo, hi = TEMPO[style]
@@ -434,6 +449,8 @@ def render_clip(
         if src:
             k = min(len(src), int(rng.integers(1, 3)))
             inst[c] = [src[i] for i in rng.choice(len(src), size=k, replace=False)]
+    if synth_p > 0:  # training only: validation renders draw nothing here
+        inst = synth_instruments(inst, rng, synth_p)
     if sample_aug_p > 0:  # training only: validation renders draw nothing here
         inst = augment_instruments(inst, rng, sample_aug_p)
     n = int(duration * SR)
@@ -502,12 +519,12 @@ def render_clip(
 
 
 def render_set(n_clips: int, seed: int, kits, duration: float = 8.0, augment_p: float = 0.8,
-               sample_aug_p: float = 0.0):
+               sample_aug_p: float = 0.0, synth_p: float = 0.0):
     out = []
     for i in range(n_clips):
         rng = np.random.default_rng([seed, i])
         out.append(render_clip(rng, kits, duration=duration, augment_p=augment_p,
-                               sample_aug_p=sample_aug_p))
+                               sample_aug_p=sample_aug_p, synth_p=synth_p))
     return out
 
 
