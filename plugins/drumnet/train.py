@@ -371,15 +371,16 @@ all-clips figures are above.
 |---|---|---|
 {targets}
 
-Known weaknesses (measured per held-out kit): toms are over-detected (precision ~0.3-0.4;
-Audiophob's tom sample named "Kick" and low-pitched 808 toms are confused with kicks and
-snares), the TR-808 cymbal is mostly heard as a hi-hat, and Audiophob's short muted
-cymbals are missed.  Beat errors are mostly metrical-level errors that the beat
-activation itself makes (it is confident at half or double the tempo on some amen,
-half-time, hip hop and roll clips), phase errors on a few clips, and the "random grid"
-style, whose hits are placed without metre (about 12 % of the clips, beat F there
-~0.3).  With only 11 training kits the model is limited by timbre diversity; a wider
-model, more steps and more kits are the next steps.
+Known weaknesses (measured per held-out kit on the test renders, drumnet-v1 run 6):
+kicks are over-detected where toms play (Audiophob's tom sample named "Kick" and the
+low 808 toms; kick precision ~0.6 on Audiophob and TR-808, against 0.9 on
+ForzeeStereo), toms are confused with kicks and snares both ways (tom F 0.62-0.66 per
+kit), the TR-808 cymbal is still often heard as a hi-hat (cymbal F 0.57 there, 0.69 and
+0.77 on the other kits), and hi-hats fire under snares and cymbals.  Beat errors are
+metrical-level errors on slow material (hip hop and rolls at 80-110 BPM doubled, a
+few breakbeat/house clips halved) and phase errors on a few roll clips.  With 11
+training kits the model is limited by timbre diversity; more kits and a wider model
+are the next steps.
 
 Limits: trained and validated on synthetic renders only (one-shot drum samples, 4/4,
 constant tempo); real recordings with bleed, live cymbal washes or heavy processing will
