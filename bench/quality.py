@@ -148,15 +148,17 @@ def main() -> None:
         lib_counts = [lib_counts[0] + matched(ref_all, lo, 0.05), lib_counts[1] + len(ref_all),
                       lib_counts[2] + len(lo)]
 
-    def rate(d: dict[str, list[int]], key: str | None = None) -> str:
-        vals = [v for k, vs in d.items() if key in (None, k) for v in vs]
+    def frac(vals: list[int]) -> str:
         return f"{np.mean(vals):.3f} ({sum(vals)}/{len(vals)})" if vals else "-"
+
+    def flat(d: dict[str, list[int]], key: str | None = None) -> list[int]:
+        return [v for k, vs in d.items() if key in (None, k) for v in vs]
+
+    def rate(d: dict[str, list[int]], key: str | None = None) -> str:
+        return frac(flat(d, key))
 
     def target(value: float, goal: float) -> str:
         return f">= {goal:<5} {'met' if value >= goal else 'NOT met'}"
-
-    def frac(vals: list[int]) -> str:
-        return f"{np.mean(vals):.3f} ({sum(vals)}/{len(vals)})" if vals else "-"
 
     n_metre = len(ours_bf)
     print(f"{len(clips)} clips x {args.duration:.0f} s from held-out kits, seed {args.seed}; "
@@ -165,7 +167,7 @@ def main() -> None:
     bf_mean = float(np.mean(ours_bf)) if ours_bf else 0.0
     print(f"{'beat F-measure (70 ms), mean':<34} {bf_mean:>16.3f} "
           f"{np.mean(lib_bf) if lib_bf else 0.0:>16.3f}   {target(bf_mean, 0.92)}")
-    t_all = [v for vs in tempo_ok.values() for v in vs]
+    t_all = flat(tempo_ok)
     t_rate = float(np.mean(t_all)) if t_all else 0.0
     print(f"{'tempo within 4%':<34} {rate(tempo_ok):>16} {rate(lib_tempo_ok):>16}   "
           f"{target(t_rate, 0.9)}")
@@ -191,7 +193,7 @@ def main() -> None:
         all_lib = lib_bf + grid_lib_bf
         print(f"{'all clips: beat F':<34} {np.mean(all_bf):>16.3f} {np.mean(all_lib):>16.3f}")
         print(f"{'all clips: tempo within 4%':<34} {frac(t_all + grid_tempo):>16} "
-              f"{frac([v for vs in lib_tempo_ok.values() for v in vs] + grid_lib_tempo):>16}")
+              f"{frac(flat(lib_tempo_ok) + grid_lib_tempo):>16}")
     print("tempo accuracy by style: " + ", ".join(f"{s} {np.mean(v):.2f}"
                                                 for s, v in sorted(styles.items())))
     print("beat F by style: " + ", ".join(f"{s} {np.mean(v):.2f} ({len(v)})"

@@ -46,6 +46,24 @@ def _refine(act: np.ndarray, i: int) -> float:
 SUPPRESS_RADIUS = 2
 
 
+def neighbourhood_max(onsets: np.ndarray) -> np.ndarray:
+    """Each class's highest activation within :data:`SUPPRESS_RADIUS` frames: ``[F, C]``."""
+    from scipy.ndimage import maximum_filter1d
+
+    return maximum_filter1d(onsets, size=2 * SUPPRESS_RADIUS + 1, axis=0, mode="nearest")
+
+
+def unsuppressed(act: np.ndarray, near: np.ndarray, rules: dict[str, float],
+                 classes: tuple[str, ...] = CLASSES) -> np.ndarray:
+    """Which peaks of one class survive ``rules`` ({other class: ratio}): a peak with
+    activation ``act[i]`` is dropped when ``near[i, other] > ratio * act[i]``."""
+    keep = np.ones(len(act), dtype=bool)
+    for other, ratio in rules.items():
+        if other in classes:
+            keep &= near[:, classes.index(other)] <= ratio * act
+    return keep
+
+
 def activations_to_hits(
     onsets: np.ndarray,
     velocity: np.ndarray | None,
@@ -63,21 +81,13 @@ def activations_to_hits(
     """
     onsets = np.asarray(onsets, dtype=np.float32)
     th = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
-    near = None
-    if suppress:
-        from scipy.ndimage import maximum_filter1d
-
-        near = maximum_filter1d(onsets, size=2 * SUPPRESS_RADIUS + 1, axis=0, mode="nearest")
+    near = neighbourhood_max(onsets) if suppress else None
     hits = []
     for k, cls in enumerate(classes):
         a = onsets[:, k]
         peaks = pick_peaks(a, float(th[cls]), fps)
         if near is not None and len(peaks):
-            keep = np.ones(len(peaks), dtype=bool)
-            for other, ratio in (suppress or {}).get(cls, {}).items():
-                if other in classes:
-                    keep &= near[peaks, classes.index(other)] <= ratio * a[peaks]
-            peaks = peaks[keep]
+            peaks = peaks[unsuppressed(a[peaks], near[peaks], suppress.get(cls, {}), classes)]
         for i in peaks:
             t = (i + _refine(a, int(i))) / fps
             if velocity is not None:

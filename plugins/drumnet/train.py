@@ -15,7 +15,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -165,15 +167,13 @@ def tune_peak_picking(outs, clips, fps, rounds: int = 2) -> tuple[dict, dict]:
     Candidates are the peaks above the lowest grid threshold, found once; each setting is
     then scored by filtering them, so the search takes seconds.
     """
-    from scipy.ndimage import maximum_filter1d
-
-    from .decode import SUPPRESS_RADIUS, pick_peaks
+    from .decode import neighbourhood_max, pick_peaks, unsuppressed
 
     lo = THRESHOLD_GRID[0]
     cands = []  # per clip: {class: (frames, act, near[frames, 5], ref times)}
     for o, (_, _, ann) in zip(outs, clips, strict=True):
         on = np.asarray(o["onsets"], dtype=np.float32)
-        near = maximum_filter1d(on, size=2 * SUPPRESS_RADIUS + 1, axis=0, mode="nearest")
+        near = neighbourhood_max(on)
         row = {}
         for k, c in enumerate(CLASSES):
             p = pick_peaks(on[:, k], lo, fps)
@@ -188,38 +188,34 @@ def tune_peak_picking(outs, clips, fps, rounds: int = 2) -> tuple[dict, dict]:
         tot = [0, 0, 0]
         for row in cands:
             t, a, near, ref = row[c]
-            keep = a >= th[c]
-            for d, r in sup[c].items():
-                keep &= near[:, CLASSES.index(d)] <= r * a
+            keep = (a >= th[c]) & unsuppressed(a, near, sup[c])
             for i, v in enumerate(_counts(t[keep], ref)):
                 tot[i] += v
         return _f(*tot)
 
+    def ascend(c: str, grid: tuple, current: Any, apply: Callable[[Any], None]) -> None:
+        """Apply the grid value that beats ``current``'s score by > 1e-4 most."""
+        best = (score(c), current)
+        for v in grid:
+            apply(v)
+            s = score(c)
+            if s > best[0] + 1e-4:
+                best = (s, v)
+        apply(best[1])
+
+    def set_ratio(c: str, d: str, r: float | None) -> None:
+        if r is None:
+            sup[c].pop(d, None)
+        else:
+            sup[c][d] = r
+
     for _ in range(rounds):
         for c in CLASSES:
-            best = (score(c), th[c])
-            for t in THRESHOLD_GRID:
-                th[c] = t
-                s = score(c)
-                if s > best[0] + 1e-4:
-                    best = (s, t)
-            th[c] = best[1]
+            ascend(c, THRESHOLD_GRID, th[c], lambda t, c=c: th.__setitem__(c, t))
             for d in CLASSES:
-                if d == c:
-                    continue
-                best_r = (score(c), sup[c].get(d))
-                for r in RATIO_GRID:
-                    if r is None:
-                        sup[c].pop(d, None)
-                    else:
-                        sup[c][d] = r
-                    s = score(c)
-                    if s > best_r[0] + 1e-4:
-                        best_r = (s, r)
-                if best_r[1] is None:
-                    sup[c].pop(d, None)
-                else:
-                    sup[c][d] = best_r[1]
+                if d != c:
+                    ascend(c, RATIO_GRID, sup[c].get(d),
+                           lambda r, c=c, d=d: set_ratio(c, d, r))
     return {c: float(v) for c, v in th.items()}, {c: v for c, v in sup.items() if v}
 
 
