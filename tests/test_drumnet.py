@@ -198,6 +198,30 @@ def test_synth_only_in_training_renders():
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(plain, again, strict=True))
 
 
+def test_swap_roles_exchanges_two_parts_and_nothing_else():
+    render = importlib.import_module(PKG + ".render")
+    events = [(0.0, "kick", 0.9), (4.0, "snare", 0.8), (2.0, "hihat", 0.5),
+              (14.0, "tom", 0.7), (0.0, "cymbal", 0.9)]
+    seen = set()
+    for seed in range(40):
+        out = render.swap_roles(events, np.random.default_rng(seed))
+        assert out == render.swap_roles(events, np.random.default_rng(seed))
+        assert [(p, v) for p, _, v in out] == [(p, v) for p, _, v in events]
+        changed = {(a, b) for (_, a, _), (_, b, _) in zip(events, out, strict=True) if a != b}
+        assert changed in ({("kick", "tom"), ("tom", "kick")}, {("snare", "tom"), ("tom", "snare")})
+        seen.add(frozenset(changed))
+    assert len(seen) == 2  # both pairs are drawn
+
+
+def test_parse_pos_weight():
+    train = importlib.import_module(PKG + ".train")
+    assert train.parse_pos_weight("") == {}
+    assert train.parse_pos_weight("tom=3, cymbal=2.5") == {"tom": 3.0, "cymbal": 2.5}
+    for bad in ("toms=3", "tom", "tom="):
+        with pytest.raises(SystemExit, match="--pos-weight"):
+            train.parse_pos_weight(bad)
+
+
 def test_make_tiny_roundtrip(tmp_path):
     import torch
 
@@ -226,9 +250,16 @@ def test_train_smoke_then_decode(tmp_path):
     model_mod = importlib.import_module(PKG + ".model")
     render = importlib.import_module(PKG + ".render")
     metrics = train.main(["--out", str(tmp_path / "m"), "--steps", "3", "--tiny",
-                          "--n-train", "8", "--n-val", "2", "--batch", "4"])
+                          "--n-train", "8", "--n-val", "2", "--batch", "4",
+                          "--role-swap", "0.5", "--pos-weight", "tom=2"])
     assert set(metrics["onset_f"]) == set(kits.CLASSES)
+    assert metrics["role_swap_p"] == 0.5 and metrics["pos_weight"] == {"tom": 2.0}
     assert (tmp_path / "m" / "metrics.json").is_file()
+    # --eval-only re-measures the saved model and writes the command that made it
+    again = train.main(["--out", str(tmp_path / "m"), "--eval-only", "--n-val", "2"])
+    assert again["thresholds"] == metrics["thresholds"]
+    card = (tmp_path / "m" / "MODEL_CARD.md").read_text()
+    assert "--role-swap 0.5 --pos-weight tom=2" in card
     m = model_mod.load_drumnet(tmp_path / "m")
     audio, _, _ = render.render_validation_set(1, seed=3, duration=3.0)[0]
     with torch.no_grad():

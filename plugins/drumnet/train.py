@@ -259,6 +259,16 @@ def write_model_card(out: Path, metrics: dict, argv: list[str]) -> None:
                     "electronic music is largely played on such voices and the Hydrogen "
                     "kits hold few.  Validation renders never use them: every figure below "
                     "is on the held-out kits' recordings.  ")
+    swap = metrics.get("role_swap_p", 0.0)
+    if swap:
+        aug_txt += (f"In a fraction {swap} of the training clips two classes swap parts "
+                    "(kick and tom, or snare and tom; labels follow the sound), so that a "
+                    "tom playing the kick's groove is still heard as a tom.  ")
+    pw = metrics.get("pos_weight") or {}
+    if pw:
+        aug_txt += ("The onset loss weighs positive frames of "
+                    + ", ".join(f"{c} x{w:g}" for c, w in pw.items())
+                    + " (rarer classes).  ")
     sup = metrics.get("suppress") or {}
     sup_txt = "; ".join(f"{c} under {d} x{r:g}" for c, v in sup.items() for d, r in v.items())
 
@@ -394,6 +404,18 @@ Deterministic on CPU (fixed seeds, deterministic rendering); writes `config.json
     (out / "MODEL_CARD.md").write_text(text)
 
 
+def parse_pos_weight(spec: str) -> dict[str, float]:
+    """``"tom=3,cymbal=2"`` -> ``{"tom": 3.0, "cymbal": 2.0}``; unknown classes are an error."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        cls, _, w = part.partition("=")
+        if cls not in CLASSES or not w:
+            raise SystemExit(f"--pos-weight: expected CLASS=WEIGHT with CLASS in {CLASSES}, "
+                             f"got {part!r}")
+        out[cls] = float(w)
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, type=Path)
@@ -410,6 +432,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--synth", type=float, default=0.0,
                     help="probability per class and clip of playing that class on "
                          "synthesised drum-machine voices (synth.py) instead of the kit")
+    ap.add_argument("--role-swap", type=float, default=0.0,
+                    help="fraction of training clips in which kick/tom or snare/tom swap "
+                         "parts (render.swap_roles)")
+    ap.add_argument("--pos-weight", type=str, default="",
+                    help="onset-loss weight of positive frames per class, e.g. tom=3,cymbal=2")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1 is fastest on a shared 2-core machine)")
     ap.add_argument("--tiny", action="store_true", help="minimal width (tests)")
@@ -446,6 +473,8 @@ def main(argv: list[str] | None = None) -> dict:
             setattr(args, k, old[k])
         args.sample_aug = old.get("sample_aug_p", 0.0)
         args.synth = old.get("synth_p", 0.0)
+        args.role_swap = old.get("role_swap_p", 0.0)
+        args.pos_weight = ",".join(f"{c}={w:g}" for c, w in (old.get("pos_weight") or {}).items())
         n_train, train_s = old["n_train"], old["train_time_s"]
         argv = ["--out", str(args.out), "--steps", str(args.steps), "--n-train", str(n_train)]
         if args.seed:
@@ -454,6 +483,10 @@ def main(argv: list[str] | None = None) -> dict:
             argv += ["--sample-aug", str(args.sample_aug)]
         if args.synth:
             argv += ["--synth", str(args.synth)]
+        if args.role_swap:
+            argv += ["--role-swap", str(args.role_swap)]
+        if args.pos_weight:
+            argv += ["--pos-weight", args.pos_weight]
         mc = model.config
         if list(mc["channels"]) != list(DEFAULT_CONFIG["channels"]):
             argv += ["--channels", ",".join(str(c) for c in mc["channels"])]
@@ -478,7 +511,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"of {args.clip_s}s from {len(kits_mod.TRAIN_KITS)} kits")
     train = render.render_set(n_train, 10_000 + args.seed, kits_mod.TRAIN_KITS,
                               duration=args.clip_s, sample_aug_p=args.sample_aug,
-                              synth_p=args.synth)
+                              synth_p=args.synth, role_swap_p=args.role_swap)
     n_samp = int(args.clip_s * render.SR)
     n_frames = n_samp // model.hop_length + 1
     X = np.stack([c[0][:n_samp] for c in train]).astype(np.float32)
@@ -494,6 +527,8 @@ def main(argv: list[str] | None = None) -> dict:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=max(1, args.steps),
                                                 pct_start=0.1)
     bce = torch.nn.functional.binary_cross_entropy_with_logits
+    pos_w = parse_pos_weight(args.pos_weight)
+    pos_w_t = torch.tensor([pos_w.get(c, 1.0) for c in CLASSES]) if pos_w else None
     gen = np.random.default_rng(args.seed)
     model.train()
     run = None
@@ -504,7 +539,7 @@ def main(argv: list[str] | None = None) -> dict:
         out = model.forward_logits(x)
         on, bt = torch.from_numpy(ON[idx]), torch.from_numpy(BT[idx])
         vel, vm = torch.from_numpy(VEL[idx]), torch.from_numpy(VM[idx])
-        l_on = bce(out["onsets"], on)
+        l_on = bce(out["onsets"], on, pos_weight=pos_w_t)
         l_bt = bce(out["beats"], bt)
         l_vel = ((torch.sigmoid(out["velocity"]) - vel) ** 2 * vm).sum() / vm.sum().clamp(min=1)
         loss = l_on * 2.0 + l_bt + l_vel
@@ -559,7 +594,8 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log) -> d
         "beat_threshold": bth,
         "steps": args.steps, "batch": args.batch, "clip_s": args.clip_s, "n_train": n_train,
         "seed": args.seed, "lr": args.lr, "sample_aug_p": args.sample_aug,
-        "synth_p": args.synth,
+        "synth_p": args.synth, "role_swap_p": args.role_swap,
+        "pos_weight": parse_pos_weight(args.pos_weight),
         "n_params": n_params(model),
         "train_time_s": round(train_s, 1),
         "total_time_s": round(train_s + time.time() - t_eval, 1),
