@@ -242,6 +242,30 @@ def test_make_tiny_roundtrip(tmp_path):
     assert set(cfg["thresholds"]) == set(kits.CLASSES)
 
 
+def test_frontend_mel_scale_is_saved_and_old_configs_stay_slaney(tmp_path):
+    model_mod = importlib.import_module(PKG + ".model")
+    cfg = {**model_mod.DEFAULT_CONFIG, **model_mod.TINY_OVERRIDES}
+    htk = model_mod.build({**cfg, "mel_scale": "htk", "n_fft": 2048})
+    model_mod.save_drumnet(htk, tmp_path / "htk")
+    again = model_mod.load_drumnet(tmp_path / "htk")
+    assert again.frontend.mel.mel_scale.mel_scale == "htk" and again.frontend.n_fft == 2048
+    # a config written before the key existed (the shipped run-6 model) keeps slaney
+    old = {k: v for k, v in cfg.items() if k != "mel_scale"}
+    model_mod.save_drumnet(model_mod.build(old), tmp_path / "old")
+    conf = json.loads((tmp_path / "old" / "config.json").read_text())
+    conf.pop("mel_scale", None)
+    (tmp_path / "old" / "config.json").write_text(json.dumps(conf))
+    assert model_mod.load_drumnet(tmp_path / "old").frontend.mel.mel_scale.mel_scale == "slaney"
+    # htk spaces the lowest bands finer: kick (~50 Hz) and low tom (~90 Hz) part
+    def low_centres(model):  # centre frequencies (Hz) of the three lowest bands
+        fb = model.frontend.mel.mel_scale.fb  # [bins, n_mels]
+        hz = np.linspace(0, model.sample_rate / 2, fb.shape[0])
+        return [float((fb[:, i].numpy() * hz).sum() / fb[:, i].sum()) for i in range(3)]
+
+    slaney, finer = low_centres(model_mod.build(cfg)), low_centres(htk)
+    assert finer[1] < 90 < slaney[1] and finer[0] < slaney[0]
+
+
 @needs_kits
 def test_train_smoke_then_decode(tmp_path):
     import torch

@@ -28,6 +28,7 @@ DEFAULT_CONFIG: dict = {
     "n_mels": 80,
     "f_min": 30.0,
     "f_max": 12000.0,
+    "mel_scale": "slaney",  # "htk" spaces the low bands finer (kick vs low tom)
     "channels": [8, 16, 32],
     "proj": 128,
     "gru_hidden": 96,
@@ -50,7 +51,8 @@ class MelFrontend(nn.Module):
         self.mel = torchaudio.transforms.MelSpectrogram(
             sample_rate=int(cfg["sample_rate"]), n_fft=self.n_fft, hop_length=self.hop,
             n_mels=int(cfg["n_mels"]), f_min=float(cfg["f_min"]), f_max=float(cfg["f_max"]),
-            power=1.0, center=True, pad_mode="constant", norm="slaney", mel_scale="slaney",
+            power=1.0, center=True, pad_mode="constant", norm="slaney",
+            mel_scale=str(cfg.get("mel_scale", "slaney")),
         )
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:  # [B, T] -> [B, F, M]

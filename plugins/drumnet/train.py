@@ -443,6 +443,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--channels", type=str, default=None, help="conv widths, e.g. 8,16,32")
     ap.add_argument("--proj", type=int, default=None)
     ap.add_argument("--gru-hidden", type=int, default=None)
+    ap.add_argument("--n-fft", type=int, default=None, help="STFT size of the mel frontend")
+    ap.add_argument("--mel-scale", choices=("slaney", "htk"), default=None,
+                    help="mel scale of the frontend (htk: finer bands below 1 kHz)")
     ap.add_argument("--eval-only", action="store_true",
                     help="skip training: re-tune thresholds and re-measure the model in --out")
     args = ap.parse_args(argv)
@@ -494,6 +497,10 @@ def main(argv: list[str] | None = None) -> dict:
             argv += ["--proj", str(mc["proj"])]
         if mc["gru_hidden"] != DEFAULT_CONFIG["gru_hidden"]:
             argv += ["--gru-hidden", str(mc["gru_hidden"])]
+        if mc["n_fft"] != DEFAULT_CONFIG["n_fft"]:
+            argv += ["--n-fft", str(mc["n_fft"])]
+        if mc.get("mel_scale", "slaney") != DEFAULT_CONFIG["mel_scale"]:
+            argv += ["--mel-scale", mc["mel_scale"]]
         return _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log)
 
     cfg = dict(DEFAULT_CONFIG)
@@ -505,6 +512,10 @@ def main(argv: list[str] | None = None) -> dict:
         cfg["proj"] = args.proj
     if args.gru_hidden:
         cfg["gru_hidden"] = args.gru_hidden
+    if args.n_fft:
+        cfg["n_fft"] = args.n_fft
+    if args.mel_scale:
+        cfg["mel_scale"] = args.mel_scale
     model = build(cfg)
     fps = model.fps
     log(f"drumnet: {n_params(model)} parameters; rendering {n_train} training clips "
