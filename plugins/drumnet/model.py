@@ -1,7 +1,8 @@
 """drumnet: a small CRNN for drum onsets (5 classes), beats/downbeats and velocities.
 
 Input: raw mono audio ``[B, T]`` at ``model.sample_rate`` (24 kHz); the log-mel frontend
-(1024-point STFT, hop 240 → 100 frames/s, 80 mel bands 30 Hz-12 kHz) is part of the
+(hop 240 → 100 frames/s, 80 mel bands 30 Hz-12 kHz; STFT size and mel scale from the
+config: the shipped model uses a 2048-point STFT and the htk scale) is part of the
 module.  Output per frame: onset probabilities ``[B, F, 5]`` (kick, snare, hihat, tom,
 cymbal), beat/downbeat probabilities ``[B, F, 2]`` and velocities ``[B, F, 5]``, with
 ``F = T // hop + 1`` (frame ``i`` is centred at ``i * hop`` samples).

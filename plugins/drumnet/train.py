@@ -241,6 +241,11 @@ def write_model_card(out: Path, metrics: dict, argv: list[str]) -> None:
     rows = "\n".join(f"| {c} | {of[c]:.3f} | {metrics['onset_f_mean_per_clip'][c]:.3f} | "
                      f"{metrics['thresholds'][c]:.2f} | {metrics['n_ref'][c]} |" for c in CLASSES)
     cmd = "python -m heihachi.plugins.drumnet.train " + " ".join(argv)
+    mc = json.loads((out / "config.json").read_text())  # written before the card
+    mc_txt = (f"{mc['n_fft']}-point STFT, hop {mc['hop_length']} "
+              f"({mc['sample_rate'] / mc['hop_length']:g} frames/s), {mc['n_mels']} mel bands "
+              f"({mc.get('mel_scale', 'slaney')} scale) from {mc['f_min']:g} Hz to "
+              f"{mc['f_max']:g} Hz; log magnitude and its positive time difference")
     bands = metrics.get("tempo_acc_by_band", {})
     band_txt = ", ".join(f"{k} BPM {v[0]}/{v[1]}" for k, v in bands.items())
     hi = bands.get("160-180", [0, 0])
@@ -295,7 +300,8 @@ def write_model_card(out: Path, metrics: dict, argv: list[str]) -> None:
 The project's own drum transcription and beat activation model: a small CRNN
 (log-mel frontend inside the module, 3 conv blocks, a bidirectional GRU) with per-frame
 (100 fps) sigmoid outputs for kick, snare, hihat, tom and cymbal onsets, beat and downbeat
-activations, and a velocity head.  Input: mono audio at 24 kHz, any length.
+activations, and a velocity head.  Input: mono audio at 24 kHz, any length.  Frontend:
+{mc_txt}.
 
 - parameters: {metrics['n_params']}; weights: `model.safetensors`, fp32,
   {metrics['weights_bytes']} bytes; config and tuned thresholds: `config.json`
@@ -377,16 +383,15 @@ all-clips figures are above.
 |---|---|---|
 {targets}
 
-Known weaknesses (measured per held-out kit on the test renders, drumnet-v1 run 6):
-kicks are over-detected where toms play (Audiophob's tom sample named "Kick" and the
-low 808 toms; kick precision ~0.6 on Audiophob and TR-808, against 0.9 on
-ForzeeStereo), toms are confused with kicks and snares both ways (tom F 0.62-0.66 per
-kit), the TR-808 cymbal is still often heard as a hi-hat (cymbal F 0.57 there, 0.69 and
-0.77 on the other kits), and hi-hats fire under snares and cymbals.  Beat errors are
-metrical-level errors on slow material (hip hop and rolls at 80-110 BPM doubled, a
-few breakbeat/house clips halved) and phase errors on a few roll clips.  With 11
-training kits the model is limited by timbre diversity; more kits and a wider model
-are the next steps.
+Known weaknesses (measured per held-out kit on the test renders, drumnet-v1 run 7):
+kicks are still over-detected where toms play (Audiophob's tom sample named "Kick" and
+the low 808 toms; kick precision ~0.7 on Audiophob and TR-808, against 0.98 on
+ForzeeStereo), the 808 toms are often heard as kicks (tom recall 0.45 there, tom F
+0.58-0.71 per kit), Forzee's hi-hats are often heard as cymbals (cymbal precision 0.48
+there), and hi-hats fire under snares and cymbals.  Beat errors are metrical-level
+errors on slow material (hip hop and rolls at 80-110 BPM doubled, a few breakbeat/house
+clips halved) and phase errors on a few roll clips.  With 11 training kits the model is
+limited by timbre diversity; more kits and a wider model are the next steps.
 
 Limits: trained and validated on synthetic renders only (one-shot drum samples, 4/4,
 constant tempo); real recordings with bleed, live cymbal washes or heavy processing will
