@@ -409,6 +409,16 @@ Deterministic on CPU (fixed seeds, deterministic rendering); writes `config.json
     (out / "MODEL_CARD.md").write_text(text)
 
 
+# model-config keys settable from the command line, each by the flag of the same name
+# (gru_hidden <- --gru-hidden); --eval-only writes back the ones a model departs in
+ARCH_KEYS = ("channels", "proj", "gru_hidden", "n_fft", "mel_scale")
+
+
+def _arch_flag_value(key: str, value: Any) -> str:
+    """A model-config value as its command-line flag takes it (channels: ``8,16,32``)."""
+    return ",".join(str(c) for c in value) if key == "channels" else str(value)
+
+
 def parse_pos_weight(spec: str) -> dict[str, float]:
     """``"tom=3,cymbal=2"`` -> ``{"tom": 3.0, "cymbal": 2.0}``; unknown classes are an error."""
     out: dict[str, float] = {}
@@ -495,32 +505,19 @@ def main(argv: list[str] | None = None) -> dict:
             argv += ["--role-swap", str(args.role_swap)]
         if args.pos_weight:
             argv += ["--pos-weight", args.pos_weight]
-        mc = model.config
-        if list(mc["channels"]) != list(DEFAULT_CONFIG["channels"]):
-            argv += ["--channels", ",".join(str(c) for c in mc["channels"])]
-        if mc["proj"] != DEFAULT_CONFIG["proj"]:
-            argv += ["--proj", str(mc["proj"])]
-        if mc["gru_hidden"] != DEFAULT_CONFIG["gru_hidden"]:
-            argv += ["--gru-hidden", str(mc["gru_hidden"])]
-        if mc["n_fft"] != DEFAULT_CONFIG["n_fft"]:
-            argv += ["--n-fft", str(mc["n_fft"])]
-        if mc.get("mel_scale", "slaney") != DEFAULT_CONFIG["mel_scale"]:
-            argv += ["--mel-scale", mc["mel_scale"]]
+        for key in ARCH_KEYS:
+            value = _arch_flag_value(key, model.config[key])
+            if value != _arch_flag_value(key, DEFAULT_CONFIG[key]):
+                argv += ["--" + key.replace("_", "-"), value]
         return _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log)
 
     cfg = dict(DEFAULT_CONFIG)
     if args.tiny:
         cfg.update(TINY_OVERRIDES)
-    if args.channels:
-        cfg["channels"] = [int(c) for c in args.channels.split(",")]
-    if args.proj:
-        cfg["proj"] = args.proj
-    if args.gru_hidden:
-        cfg["gru_hidden"] = args.gru_hidden
-    if args.n_fft:
-        cfg["n_fft"] = args.n_fft
-    if args.mel_scale:
-        cfg["mel_scale"] = args.mel_scale
+    for key in ARCH_KEYS:
+        value = getattr(args, key)
+        if value:
+            cfg[key] = [int(c) for c in value.split(",")] if key == "channels" else value
     model = build(cfg)
     fps = model.fps
     log(f"drumnet: {n_params(model)} parameters; rendering {n_train} training clips "
