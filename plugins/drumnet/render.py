@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kits import CLASSES, TRAIN_KITS, VALIDATION_KITS, parse_kit
+from .soundfonts import RENDER_SR, is_soundfont_kit, render_kit
 
 SR = 24_000
 MAX_SAMPLE_S = 3.0
@@ -50,42 +51,62 @@ def trim_onset(x: np.ndarray, db: float = -60.0) -> np.ndarray:
     return x[idx:]
 
 
-@functools.cache
-def load_bank(kit: str) -> dict[str, list[list[Sample]]]:
-    """class -> list of instruments -> velocity layers (trimmed, at SR, peak-normalised
-    per instrument so that the layers keep their relative levels)."""
-    import soundfile as sf
+def _prepare(x: np.ndarray, sr: int) -> np.ndarray:
+    """A one-shot as the renderer wants it: mono, at SR, trimmed to its onset, at most
+    MAX_SAMPLE_S long (faded out when cut)."""
     import soxr
 
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    if sr != SR:
+        x = soxr.resample(x, sr, SR).astype(np.float32)
+    x = trim_onset(x)
+    n = int(MAX_SAMPLE_S * SR)
+    if len(x) > n:
+        x = x[:n].copy()
+        fade = int(0.05 * SR)
+        x[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
+    return x
+
+
+def _kit_sources(kit: str) -> list[tuple[str, list[Sample]]]:
+    """(class, velocity layers) per instrument of ``kit``, samples prepared but not yet
+    normalised: a Hydrogen kit read from its files, a SoundFont kit rendered."""
+    import soundfile as sf
+
+    if is_soundfont_kit(kit):
+        return [(ins.cls, [Sample(_prepare(lay.audio, RENDER_SR), lay.vmin, lay.vmax, 1.0)
+                           for lay in ins.layers])
+                for ins in render_kit(kit)]
     instruments, _ = parse_kit(kit)
-    bank: dict[str, list[list[Sample]]] = {c: [] for c in CLASSES}
     cache: dict[str, np.ndarray] = {}
+    out = []
     for ins in instruments:
         layers = []
         for lay in ins.layers:
             key = str(lay.path)
             if key not in cache:
                 x, sr = sf.read(key, dtype="float32", always_2d=True)
-                x = x.mean(axis=1)
-                if sr != SR:
-                    x = soxr.resample(x, sr, SR).astype(np.float32)
-                x = trim_onset(x)
-                n = int(MAX_SAMPLE_S * SR)
-                if len(x) > n:
-                    x = x[:n].copy()
-                    fade = int(0.05 * SR)
-                    x[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
-                cache[key] = x
-            x = cache[key]
-            if len(x) < 32 or np.max(np.abs(x)) < 1e-4:
-                continue  # empty / silent placeholder
-            layers.append(Sample(x, lay.vmin, lay.vmax, lay.gain))
+                cache[key] = _prepare(x, sr)
+            layers.append(Sample(cache[key], lay.vmin, lay.vmax, lay.gain))
+        out.append((ins.cls, layers))
+    return out
+
+
+@functools.cache
+def load_bank(kit: str) -> dict[str, list[list[Sample]]]:
+    """class -> list of instruments -> velocity layers (trimmed, at SR, peak-normalised
+    per instrument so that the layers keep their relative levels)."""
+    bank: dict[str, list[list[Sample]]] = {c: [] for c in CLASSES}
+    for cls, found in _kit_sources(kit):
+        # drop empty / silent placeholders
+        layers = [s for s in found if len(s.audio) >= 32 and np.max(np.abs(s.audio)) >= 1e-4]
         if not layers:
             continue
         peak = max(float(np.max(np.abs(s.audio))) for s in layers)
-        for s in layers:
-            s.audio = (s.audio / peak).astype(np.float32)
-        bank[ins.cls].append(layers)
+        layers = [Sample((s.audio / peak).astype(np.float32), s.vmin, s.vmax, s.gain)
+                  for s in layers]
+        bank[cls].append(layers)
     return bank
 
 
@@ -436,6 +457,25 @@ def synth_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Genera
     return out
 
 
+LEND_P = 0.5
+
+
+def lend_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Generator,
+                     lenders: tuple[str, ...], classes: tuple[str, ...],
+                     p: float = LEND_P) -> dict[str, list[list[Sample]]]:
+    """With probability ``p`` per class of ``classes``, play that class on one or two
+    instruments of a random ``lenders`` kit instead of the clip's kit: extra timbres for
+    the classes that need them, without changing how the others sound."""
+    out = dict(inst)
+    for c in classes:
+        if rng.random() < p:
+            src = load_bank(str(rng.choice(list(lenders))))[c]
+            if src:
+                k = min(len(src), int(rng.integers(1, 3)))
+                out[c] = [src[i] for i in rng.choice(len(src), size=k, replace=False)]
+    return out
+
+
 # --------------------------------------------------------------------------- render
 
 def render_clip(
@@ -448,6 +488,8 @@ def render_clip(
     sample_aug_p: float = 0.0,
     synth_p: float = 0.0,
     role_swap_p: float = 0.0,
+    lenders: tuple[str, ...] = (),
+    lend_classes: tuple[str, ...] = (),
 ) -> tuple[np.ndarray, int, dict]:
     style = style or str(rng.choice(STYLES, p=STYLE_P / STYLE_P.sum()))
     lo, hi = TEMPO[style]
@@ -466,6 +508,8 @@ def render_clip(
         if src:
             k = min(len(src), int(rng.integers(1, 3)))
             inst[c] = [src[i] for i in rng.choice(len(src), size=k, replace=False)]
+    if lenders and lend_classes:  # training only, like synth_p
+        inst = lend_instruments(inst, rng, lenders, lend_classes)
     if synth_p > 0:  # training only: validation renders draw nothing here
         inst = synth_instruments(inst, rng, synth_p)
     if sample_aug_p > 0:  # training only: validation renders draw nothing here
@@ -538,13 +582,15 @@ def render_clip(
 
 
 def render_set(n_clips: int, seed: int, kits, duration: float = 8.0, augment_p: float = 0.8,
-               sample_aug_p: float = 0.0, synth_p: float = 0.0, role_swap_p: float = 0.0):
+               sample_aug_p: float = 0.0, synth_p: float = 0.0, role_swap_p: float = 0.0,
+               lenders: tuple[str, ...] = (), lend_classes: tuple[str, ...] = ()):
     out = []
     for i in range(n_clips):
         rng = np.random.default_rng([seed, i])
         out.append(render_clip(rng, kits, duration=duration, augment_p=augment_p,
                                sample_aug_p=sample_aug_p, synth_p=synth_p,
-                               role_swap_p=role_swap_p))
+                               role_swap_p=role_swap_p, lenders=lenders,
+                               lend_classes=lend_classes))
     return out
 
 

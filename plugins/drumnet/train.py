@@ -23,6 +23,8 @@ import numpy as np
 
 from . import kits as kits_mod
 from .decode import activations_to_beats, activations_to_hits
+from .render import LEND_P
+from .soundfonts import SOUNDFONT_KITS, SOUNDFONT_LICENCES, expand_kits
 
 CLASSES = kits_mod.CLASSES
 TUNE_SEED = 1234
@@ -103,6 +105,7 @@ def evaluate(outs, clips, fps, thresholds, beat_threshold=0.5, suppress=None) ->
     from heihachi.beat_decoding import decode_beats
 
     pooled = {c: [0, 0, 0] for c in CLASSES}
+    by_kit: dict[str, dict[str, list[int]]] = {}
     per_clip = {c: [] for c in CLASSES}
     beat_f, down_f, peak_f, beat_f_metric = [], [], [], []
     tempo_ok: dict[str, list[int]] = {}
@@ -114,8 +117,10 @@ def evaluate(outs, clips, fps, thresholds, beat_threshold=0.5, suppress=None) ->
             est = np.array([h[0] for h in hits if h[1] == c])
             ref = np.array([h[0] for h in ann["hits"] if h[1] == c])
             tp, ne, nr = _counts(est, ref)
+            kit_counts = by_kit.setdefault(ann.get("kit", "?"), {k: [0, 0, 0] for k in CLASSES})
             for i, v in enumerate((tp, ne, nr)):
                 pooled[c][i] += v
+                kit_counts[c][i] += v
             if len(ref):
                 per_clip[c].append(mir_eval.onset.f_measure(ref, est, window=0.05)[0])
         ref_b = np.asarray(ann["beats"])
@@ -136,6 +141,12 @@ def evaluate(outs, clips, fps, thresholds, beat_threshold=0.5, suppress=None) ->
            "onset_f_mean_per_clip": {c: round(float(np.mean(per_clip[c])), 4)
                                      if per_clip[c] else 0.0 for c in CLASSES},
            "n_ref": {c: pooled[c][2] for c in CLASSES},
+           # per held-out kit and class: [precision, recall, F, reference hits]
+           "onset_by_kit": {kit: {c: [round(tp / ne, 3) if ne else 0.0,
+                                      round(tp / nr, 3) if nr else 0.0,
+                                      round(_f(tp, ne, nr), 3), nr]
+                                  for c, (tp, ne, nr) in counts.items()}
+                            for kit, counts in sorted(by_kit.items())},
            "beat_f": round(float(np.mean(beat_f)), 4) if beat_f else 0.0,
            "beat_f_metrical_styles": round(float(np.mean(beat_f_metric)), 4)
            if beat_f_metric else 0.0,
@@ -237,6 +248,26 @@ def write_model_card(out: Path, metrics: dict, argv: list[str]) -> None:
     lic = "\n".join(f"| {k} | {'validation' if k in kits_mod.VALIDATION_KITS else 'train'} | "
                     f"{kits_mod.KIT_LICENCES[k]} |"
                     for k in (*kits_mod.TRAIN_KITS, *kits_mod.VALIDATION_KITS))
+    extra = metrics.get("extra_kits") or []
+    lend = metrics.get("extra_classes") or []
+    n_train_kits = len(kits_mod.TRAIN_KITS) + len(extra)
+    extra_txt = ""
+    if extra:
+        lic += "\n" + "\n".join(
+            f"| {k} | train | {SOUNDFONT_LICENCES[SOUNDFONT_KITS[k][0]]} |" for k in extra)
+        extra_txt = (
+            f"\n\nAlso for training only: {len(extra)} General MIDI drum kits of Debian's "
+            "SoundFont packages (`fluid-soundfont-gm`, `timgm6mb-soundfont`; `soundfonts.py`), "
+            "rendered note by note with `fluidsynth` (reverb and chorus off) at three "
+            "velocities, each GM percussion note mapped to a class explicitly: "
+            f"{', '.join(extra)}.  "
+            + (f"They only lend {' and '.join(lend)}: with probability {LEND_P} per clip "
+               "and lent class, that class is played on one or two instruments of a random "
+               "SoundFont kit; a clip's main kit is always a Hydrogen kit.  "
+               if lend else "They join the Hydrogen kits as main kits of clips.  ")
+            + "A test checks that none of their notes is a held-out "
+            "kit's recording.  (The TR-808 kits are other 808 samplings than the held-out "
+            "TR808EmulationKit.)\n")
     of = metrics["onset_f"]
     rows = "\n".join(f"| {c} | {of[c]:.3f} | {metrics['onset_f_mean_per_clip'][c]:.3f} | "
                      f"{metrics['thresholds'][c]:.2f} | {metrics['n_ref'][c]} |" for c in CLASSES)
@@ -253,7 +284,8 @@ def write_model_card(out: Path, metrics: dict, argv: list[str]) -> None:
     aug_txt = (f"With probability {aug} per class and clip, the clip's one-shots of that class "
                "are re-pitched by resampling (kick/snare/hihat/cymbal about -4..+4 "
                "semitones, toms -6..+6), damped with an exponential decay, and/or tilted "
-               "brighter or darker, so that the 11 training kits sound like many more.  "
+               f"brighter or darker, so that the {n_train_kits} training kits sound like many "
+               "more.  "
                if aug else "No per-sample (pitch/decay) augmentation.  ")
     synth = metrics.get("synth_p", 0.0)
     if synth:
@@ -276,6 +308,14 @@ def write_model_card(out: Path, metrics: dict, argv: list[str]) -> None:
                     + " (rarer classes).  ")
     sup = metrics.get("suppress") or {}
     sup_txt = "; ".join(f"{c} under {d} x{r:g}" for c, v in sup.items() for d, r in v.items())
+
+    by_kit = metrics.get("onset_by_kit") or {}
+    kit_table = "\n".join(
+        ["| kit | " + " | ".join(CLASSES) + " |", "|---" * (len(CLASSES) + 1) + "|"]
+        + [f"| {kit} | " + " | ".join(
+            f"{v[0]:.2f} / {v[1]:.2f} / {v[2]:.2f}" if v[3] else "-"
+            for v in (row[c] for c in CLASSES)) + " |"
+           for kit, row in by_kit.items()]) if by_kit else "(not measured)"
 
     def met(ok: bool) -> str:
         return "met" if ok else "**NOT met**"
@@ -311,7 +351,7 @@ activations, and a velocity head.  Input: mono audio at 24 kHz, any length.  Fro
 
 Rendered offline from the real one-shot samples of Debian's `hydrogen-drumkits` and
 `hydrogen-data` (`/usr/share/hydrogen/data/drumkits`).  Each drumkit.xml instrument is
-mapped to a class (or excluded) explicitly in `kits.py`; names are never pattern-matched.
+mapped to a class (or excluded) explicitly in `kits.py`; names are never pattern-matched.{extra_txt}
 Patterns: two-step DnB, amen-style breaks, half-time, rolls/fills, house, breakbeat, hip hop,
 rock and random grids at 80-180 BPM with swing and micro-timing, velocity layers, hits
 mixed at integer sample positions after trimming each one-shot to its first sample above
@@ -328,7 +368,7 @@ Kits that share recordings or author sessions are kept on one side
 (GMRockKit + The Black Pearl; the three Millo kits; Artemio's three kits).
 Excluded entirely: Gimme A Hand (hand percussion), circAfrique (djembe/dunun).
 
-| kit | side | licence (see /usr/share/doc/hydrogen-drumkits/copyright, hydrogen-data/copyright) |
+| kit | side | licence (see /usr/share/doc/<package>/copyright) |
 |---|---|---|
 {lic}
 
@@ -383,15 +423,14 @@ all-clips figures are above.
 |---|---|---|
 {targets}
 
-Known weaknesses (measured per held-out kit on the test renders, drumnet-v1 run 7):
-kicks are still over-detected where toms play (Audiophob's tom sample named "Kick" and
-the low 808 toms; kick precision ~0.7 on Audiophob and TR-808, against 0.98 on
-ForzeeStereo), the 808 toms are often heard as kicks (tom recall 0.45 there, tom F
-0.58-0.71 per kit), Forzee's hi-hats are often heard as cymbals (cymbal precision 0.48
-there), and hi-hats fire under snares and cymbals.  Beat errors are metrical-level
-errors on slow material (hip hop and rolls at 80-110 BPM doubled, a few breakbeat/house
-clips halved) and phase errors on a few roll clips.  With 11 training kits the model is
-limited by timbre diversity; more kits and a wider model are the next steps.
+Per held-out kit on the test renders (precision / recall / F of each class):
+
+{kit_table}
+
+Beat errors are metrical-level errors on slow material (hip hop and rolls at 80-110 BPM
+doubled, a few breakbeat/house clips halved) and phase errors on a few roll clips.  With
+{n_train_kits} training kits the model is limited by timbre diversity; more kits and a
+wider model are the next steps.
 
 Limits: trained and validated on synthetic renders only (one-shot drum samples, 4/4,
 constant tempo); real recordings with bleed, live cymbal washes or heavy processing will
@@ -417,6 +456,23 @@ ARCH_KEYS = ("channels", "proj", "gru_hidden", "n_fft", "mel_scale")
 def _arch_flag_value(key: str, value: Any) -> str:
     """A model-config value as its command-line flag takes it (channels: ``8,16,32``)."""
     return ",".join(str(c) for c in value) if key == "channels" else str(value)
+
+
+def _train_kits(extra: str) -> tuple[str, ...]:
+    """The Hydrogen training kits plus the SoundFont kits named by ``--extra-kits``."""
+    try:
+        return (*kits_mod.TRAIN_KITS, *expand_kits(extra))
+    except ValueError as e:
+        raise SystemExit(f"--extra-kits: {e}") from None
+
+
+def _parse_classes(spec: str, flag: str) -> tuple[str, ...]:
+    """``"tom,cymbal"`` -> ``("tom", "cymbal")``; unknown classes are an error."""
+    out = tuple(dict.fromkeys(c.strip() for c in spec.split(",") if c.strip()))
+    bad = [c for c in out if c not in CLASSES]
+    if bad:
+        raise SystemExit(f"{flag}: unknown class(es) {bad}; choose from {CLASSES}")
+    return out
 
 
 def parse_pos_weight(spec: str) -> dict[str, float]:
@@ -450,6 +506,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--role-swap", type=float, default=0.0,
                     help="fraction of training clips in which kick/tom or snare/tom swap "
                          "parts (render.swap_roles)")
+    ap.add_argument("--extra-kits", type=str, default="",
+                    help="training kits added to the Hydrogen ones, from Debian's GM "
+                         "SoundFonts (soundfonts.py): groups fluidr3, timgm6mb or kit names, "
+                         "comma-separated")
+    ap.add_argument("--extra-classes", type=str, default="",
+                    help="with --extra-kits: the extra kits only lend these classes "
+                         "(e.g. tom,cymbal; each with probability 0.5 per clip) and are "
+                         "never a clip's main kit")
     ap.add_argument("--pos-weight", type=str, default="",
                     help="onset-loss weight of positive frames per class, e.g. tom=3,cymbal=2")
     ap.add_argument("--threads", type=int, default=1,
@@ -493,6 +557,8 @@ def main(argv: list[str] | None = None) -> dict:
         args.synth = old.get("synth_p", 0.0)
         args.role_swap = old.get("role_swap_p", 0.0)
         args.pos_weight = ",".join(f"{c}={w:g}" for c, w in (old.get("pos_weight") or {}).items())
+        args.extra_kits = old.get("extra_kits_arg", "")
+        args.extra_classes = ",".join(old.get("extra_classes") or [])
         n_train, train_s = old["n_train"], old["train_time_s"]
         argv = ["--out", str(args.out), "--steps", str(args.steps), "--n-train", str(n_train)]
         if args.seed:
@@ -505,6 +571,10 @@ def main(argv: list[str] | None = None) -> dict:
             argv += ["--role-swap", str(args.role_swap)]
         if args.pos_weight:
             argv += ["--pos-weight", args.pos_weight]
+        if args.extra_kits:
+            argv += ["--extra-kits", args.extra_kits]
+        if args.extra_classes:
+            argv += ["--extra-classes", args.extra_classes]
         for key in ARCH_KEYS:
             value = _arch_flag_value(key, model.config[key])
             if value != _arch_flag_value(key, DEFAULT_CONFIG[key]):
@@ -520,11 +590,22 @@ def main(argv: list[str] | None = None) -> dict:
             cfg[key] = [int(c) for c in value.split(",")] if key == "channels" else value
     model = build(cfg)
     fps = model.fps
+    train_kits = _train_kits(args.extra_kits)
+    lend_classes = _parse_classes(args.extra_classes, "--extra-classes")
+    lenders: tuple[str, ...] = ()
+    if lend_classes:  # the extra kits only lend those classes; main kits stay Hydrogen's
+        lenders = train_kits[len(kits_mod.TRAIN_KITS):]
+        if not lenders:
+            raise SystemExit("--extra-classes needs --extra-kits")
+        train_kits = kits_mod.TRAIN_KITS
     log(f"drumnet: {n_params(model)} parameters; rendering {n_train} training clips "
-        f"of {args.clip_s}s from {len(kits_mod.TRAIN_KITS)} kits")
-    train = render.render_set(n_train, 10_000 + args.seed, kits_mod.TRAIN_KITS,
+        f"of {args.clip_s}s from {len(train_kits)} kits"
+        + (f" ({', '.join(lend_classes)} also from {len(lenders)} lender kits)"
+           if lenders else ""))
+    train = render.render_set(n_train, 10_000 + args.seed, train_kits,
                               duration=args.clip_s, sample_aug_p=args.sample_aug,
-                              synth_p=args.synth, role_swap_p=args.role_swap)
+                              synth_p=args.synth, role_swap_p=args.role_swap,
+                              lenders=lenders, lend_classes=lend_classes)
     n_samp = int(args.clip_s * render.SR)
     n_frames = n_samp // model.hop_length + 1
     X = np.stack([c[0][:n_samp] for c in train]).astype(np.float32)
@@ -599,7 +680,10 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log) -> d
     metrics["velocity_mae_at_ref_onsets"] = round(float(np.mean(errs)), 4) if errs else None
     metrics.update({
         "validation_kits": list(kits_mod.VALIDATION_KITS),
-        "train_kits": list(kits_mod.TRAIN_KITS),
+        "train_kits": list(_train_kits(args.extra_kits)),
+        "extra_kits": list(expand_kits(args.extra_kits)),
+        "extra_kits_arg": args.extra_kits,
+        "extra_classes": list(_parse_classes(args.extra_classes, "--extra-classes")),
         "threshold_tuning_set": {"seed": TUNE_SEED, "n_clips": n_val, "duration_s": 8.0},
         "test_set": {"seed": TEST_SEED, "n_clips": n_val, "duration_s": 8.0},
         "thresholds": th,
@@ -631,7 +715,7 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log) -> d
     model.suppress = sup
     save_drumnet(model, args.out, {"thresholds": th, "suppress": sup, "beat_threshold": bth,
                                    "validation_kits": list(kits_mod.VALIDATION_KITS),
-                                   "train_kits": list(kits_mod.TRAIN_KITS)})
+                                   "train_kits": list(_train_kits(args.extra_kits))})
     metrics["weights_bytes"] = (args.out / "model.safetensors").stat().st_size
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     log("validation (held-out kits, test seed):", json.dumps(
