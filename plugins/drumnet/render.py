@@ -3,7 +3,8 @@
 Every clip is a pattern of one style (two-step DnB, amen break, half-time, rolls,
 house, breakbeat, hip hop, rock, random grid) at a tempo of 80-180 BPM with swing and
 micro-timing, played by the trimmed one-shots of one kit (sometimes with instruments
-borrowed from another kit of the same split), mixed at integer sample positions so hit
+borrowed from another kit of the same split; in training, optionally from the GM
+SoundFont kits of :mod:`.soundfonts` too), mixed at integer sample positions so hit
 times are exact, then mixed with a synthetic bass line, pad chords and pink noise and
 augmented (EQ, filters, compression, synthetic reverb, gain).
 
