@@ -425,3 +425,25 @@ def test_wheel_carries_the_shipped_model(tmp_path):
     for f in ("config.json", "model.safetensors", "MODEL_CARD.md"):
         assert f"heihachi/shipped_models/drumnet-v1/{f}" in names
     assert not any("/tiny/" in n for n in names)
+
+
+@needs_kits
+def test_compare_drumnet_scores_candidates_against_the_first(tmp_path):
+    import subprocess
+
+    model_mod = importlib.import_module(PKG + ".model")
+    model_mod.make_tiny(tmp_path / "base")
+    model_mod.make_tiny(tmp_path / "same")
+    script = str(ROOT / "bench" / "compare_drumnet.py")
+    res = subprocess.run([sys.executable, script, str(tmp_path / "base"), str(tmp_path / "same"),
+                          "--clips", "2", "--seed", "5"], capture_output=True, text=True,
+                         check=True)
+    lines = res.stdout.splitlines()
+    assert lines[0].split()[:2] == ["model", "kick"]
+    same = next(line for line in lines if line.startswith(str(tmp_path / "same")))
+    assert same.count("(+0.000)") == 8  # an identical model differs by nothing
+    bad = subprocess.run([sys.executable, script, str(tmp_path / "base"), "--seed", "2026"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "bench/quality.py" in bad.stderr
+    bad = subprocess.run([sys.executable, script, str(tmp_path)], capture_output=True, text=True)
+    assert bad.returncode == 2 and "not a drumnet directory" in bad.stderr
