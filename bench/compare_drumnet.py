@@ -26,17 +26,14 @@ COLUMNS = ("kick", "snare", "hihat", "tom", "cymbal")
 
 
 def score(model_dir: Path, clips) -> dict[str, float]:
-    import torch
-
     from heihachi.plugins.drumnet import train
     from heihachi.plugins.drumnet.model import load_drumnet
 
     model = load_drumnet(model_dir)
     cfg = json.loads((model_dir / "config.json").read_text())
-    outs = train.run_model(model, clips)
-    with torch.no_grad():
-        res = train.evaluate(outs, clips, model.fps, cfg["thresholds"],
-                             cfg.get("beat_threshold", 0.5), suppress=cfg.get("suppress"))
+    outs = train.run_model(model, clips)  # inference without gradients
+    res = train.evaluate(outs, clips, model.fps, cfg["thresholds"],
+                         cfg.get("beat_threshold", 0.5), suppress=cfg.get("suppress"))
     row = {c: res["onset_f"][c] for c in COLUMNS}
     row["mean k/s/h"] = res["onset_f_mean_kick_snare_hihat"]
     row["beat F"] = res["beat_f_metrical_styles"]

@@ -31,9 +31,18 @@ decode = importlib.import_module(PKG + ".decode")
 HAVE_KITS = Path("/usr/share/hydrogen/data/drumkits/GMRockKit/drumkit.xml").is_file()
 needs_kits = pytest.mark.skipif(not HAVE_KITS, reason="hydrogen-drumkits not installed")
 soundfonts = importlib.import_module(PKG + ".soundfonts")
-HAVE_SOUNDFONTS = shutil.which("fluidsynth") is not None and all(
-    (Path(soundfonts.SOUNDFONT_DIRS[0]) / f).is_file()
-    for f in {v[0] for v in soundfonts.SOUNDFONT_KITS.values()})
+
+
+def _have_soundfonts() -> bool:
+    try:
+        for sf2, _ in soundfonts.SOUNDFONT_KITS.values():
+            soundfonts.soundfont_path(sf2)  # the lookup the renderer uses
+    except FileNotFoundError:
+        return False
+    return shutil.which("fluidsynth") is not None
+
+
+HAVE_SOUNDFONTS = _have_soundfonts()
 needs_soundfonts = pytest.mark.skipif(
     not HAVE_SOUNDFONTS, reason="fluidsynth, fluid-soundfont-gm or timgm6mb-soundfont missing")
 

@@ -458,6 +458,12 @@ def synth_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Genera
     return out
 
 
+def pick_instruments(src: list[list[Sample]], rng: np.random.Generator) -> list[list[Sample]]:
+    """One or two distinct instruments of ``src`` for a clip's class."""
+    k = min(len(src), int(rng.integers(1, 3)))
+    return [src[i] for i in rng.choice(len(src), size=k, replace=False)]
+
+
 LEND_P = 0.5
 
 
@@ -472,8 +478,7 @@ def lend_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Generat
         if rng.random() < p:
             src = load_bank(str(rng.choice(list(lenders))))[c]
             if src:
-                k = min(len(src), int(rng.integers(1, 3)))
-                out[c] = [src[i] for i in rng.choice(len(src), size=k, replace=False)]
+                out[c] = pick_instruments(src, rng)
     return out
 
 
@@ -507,8 +512,7 @@ def render_clip(
             other = load_bank(str(rng.choice(list(kits))))[c]
             src = other or src
         if src:
-            k = min(len(src), int(rng.integers(1, 3)))
-            inst[c] = [src[i] for i in rng.choice(len(src), size=k, replace=False)]
+            inst[c] = pick_instruments(src, rng)
     if lenders and lend_classes:  # training only, like synth_p
         inst = lend_instruments(inst, rng, lenders, lend_classes)
     if synth_p > 0:  # training only: validation renders draw nothing here

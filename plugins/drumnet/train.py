@@ -458,21 +458,21 @@ def _arch_flag_value(key: str, value: Any) -> str:
     return ",".join(str(c) for c in value) if key == "channels" else str(value)
 
 
-def _train_kits(extra: str) -> tuple[str, ...]:
-    """The Hydrogen training kits plus the SoundFont kits named by ``--extra-kits``."""
+def _extra_kit_plan(extra_kits: str, extra_classes: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The SoundFont kits named by ``--extra-kits`` and the classes named by
+    ``--extra-classes`` (empty: the extra kits join the Hydrogen ones as main kits;
+    otherwise they only lend those classes).  Bad values exit with the flag named."""
     try:
-        return (*kits_mod.TRAIN_KITS, *expand_kits(extra))
+        extra = expand_kits(extra_kits)
     except ValueError as e:
         raise SystemExit(f"--extra-kits: {e}") from None
-
-
-def _parse_classes(spec: str, flag: str) -> tuple[str, ...]:
-    """``"tom,cymbal"`` -> ``("tom", "cymbal")``; unknown classes are an error."""
-    out = tuple(dict.fromkeys(c.strip() for c in spec.split(",") if c.strip()))
-    bad = [c for c in out if c not in CLASSES]
+    lend = tuple(dict.fromkeys(c.strip() for c in extra_classes.split(",") if c.strip()))
+    bad = [c for c in lend if c not in CLASSES]
     if bad:
-        raise SystemExit(f"{flag}: unknown class(es) {bad}; choose from {CLASSES}")
-    return out
+        raise SystemExit(f"--extra-classes: unknown class(es) {bad}; choose from {CLASSES}")
+    if lend and not extra:
+        raise SystemExit("--extra-classes needs --extra-kits")
+    return extra, lend
 
 
 def parse_pos_weight(spec: str) -> dict[str, float]:
@@ -579,8 +579,11 @@ def main(argv: list[str] | None = None) -> dict:
             value = _arch_flag_value(key, model.config[key])
             if value != _arch_flag_value(key, DEFAULT_CONFIG[key]):
                 argv += ["--" + key.replace("_", "-"), value]
-        return _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log)
+        extra, lend_classes = _extra_kit_plan(args.extra_kits, args.extra_classes)
+        return _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
+                                  extra, lend_classes)
 
+    extra, lend_classes = _extra_kit_plan(args.extra_kits, args.extra_classes)
     cfg = dict(DEFAULT_CONFIG)
     if args.tiny:
         cfg.update(TINY_OVERRIDES)
@@ -590,14 +593,9 @@ def main(argv: list[str] | None = None) -> dict:
             cfg[key] = [int(c) for c in value.split(",")] if key == "channels" else value
     model = build(cfg)
     fps = model.fps
-    train_kits = _train_kits(args.extra_kits)
-    lend_classes = _parse_classes(args.extra_classes, "--extra-classes")
-    lenders: tuple[str, ...] = ()
-    if lend_classes:  # the extra kits only lend those classes; main kits stay Hydrogen's
-        lenders = train_kits[len(kits_mod.TRAIN_KITS):]
-        if not lenders:
-            raise SystemExit("--extra-classes needs --extra-kits")
-        train_kits = kits_mod.TRAIN_KITS
+    # lending extra kits never play a clip's main kit; otherwise they join the main kits
+    lenders = extra if lend_classes else ()
+    train_kits = kits_mod.TRAIN_KITS if lend_classes else (*kits_mod.TRAIN_KITS, *extra)
     log(f"drumnet: {n_params(model)} parameters; rendering {n_train} training clips "
         f"of {args.clip_s}s from {len(train_kits)} kits"
         + (f" ({', '.join(lend_classes)} also from {len(lenders)} lender kits)"
@@ -649,10 +647,12 @@ def main(argv: list[str] | None = None) -> dict:
                 f"beat {run[2]:.4f} vel {run[3]:.4f}")
     train_s = time.time() - t0
     del X, ON, VEL, VM, BT
-    return _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log)
+    return _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
+                              extra, lend_classes)
 
 
-def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log) -> dict:
+def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
+                       extra: tuple[str, ...], lend_classes: tuple[str, ...]) -> dict:
     import torch
 
     from . import render
@@ -680,10 +680,10 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log) -> d
     metrics["velocity_mae_at_ref_onsets"] = round(float(np.mean(errs)), 4) if errs else None
     metrics.update({
         "validation_kits": list(kits_mod.VALIDATION_KITS),
-        "train_kits": list(_train_kits(args.extra_kits)),
-        "extra_kits": list(expand_kits(args.extra_kits)),
+        "train_kits": [*kits_mod.TRAIN_KITS, *extra],
+        "extra_kits": list(extra),
         "extra_kits_arg": args.extra_kits,
-        "extra_classes": list(_parse_classes(args.extra_classes, "--extra-classes")),
+        "extra_classes": list(lend_classes),
         "threshold_tuning_set": {"seed": TUNE_SEED, "n_clips": n_val, "duration_s": 8.0},
         "test_set": {"seed": TEST_SEED, "n_clips": n_val, "duration_s": 8.0},
         "thresholds": th,
@@ -715,7 +715,7 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log) -> d
     model.suppress = sup
     save_drumnet(model, args.out, {"thresholds": th, "suppress": sup, "beat_threshold": bth,
                                    "validation_kits": list(kits_mod.VALIDATION_KITS),
-                                   "train_kits": list(_train_kits(args.extra_kits))})
+                                   "train_kits": [*kits_mod.TRAIN_KITS, *extra]})
     metrics["weights_bytes"] = (args.out / "model.safetensors").stat().st_size
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     log("validation (held-out kits, test seed):", json.dumps(
