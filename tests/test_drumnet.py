@@ -285,6 +285,34 @@ def test_lend_instruments_replaces_only_the_lent_classes():
                                    p=0.0) == own
 
 
+def test_lofi_sample_holds_and_quantises():
+    render = importlib.import_module(PKG + ".render")
+    t = np.arange(2400) / render.SR
+    x = (0.9 * np.sin(2 * np.pi * 3000 * t) * np.exp(-t / 0.03)).astype(np.float32)
+    s = render.Sample(x, 0.2, 0.8, 0.7)
+    y = render.lofi_sample(s, rate=8000.0, bits=4)
+    assert (y.vmin, y.vmax, y.gain) == (0.2, 0.8, 0.7) and len(y.audio) == len(x)
+    # sample-and-hold at 8 kHz: runs of 3 equal samples at 24 kHz; 4 bits: 16 levels at most
+    assert np.all(y.audio[0::3] == y.audio[1::3]) and np.all(y.audio[0::3] == y.audio[2::3])
+    assert len(np.unique(y.audio)) <= 16
+    assert not np.array_equal(y.audio, x)
+    quiet = render.Sample(x * 1e-3, 0.0, 0.2, 1.0)  # would round to silence at 4 bits
+    assert np.max(np.abs(render.lofi_sample(quiet, 8000.0, 4).audio)) > 0
+
+
+@needs_kits
+def test_lofi_only_when_asked_and_deterministic():
+    render = importlib.import_module(PKG + ".render")
+    plain = render.render_set(2, 12, kits.TRAIN_KITS, duration=2.0, sample_aug_p=0.5)
+    zero = render.render_set(2, 12, kits.TRAIN_KITS, duration=2.0, sample_aug_p=0.5, lofi_p=0.0)
+    lofi = render.render_set(2, 12, kits.TRAIN_KITS, duration=2.0, sample_aug_p=0.5, lofi_p=1.0)
+    again = render.render_set(2, 12, kits.TRAIN_KITS, duration=2.0, sample_aug_p=0.5, lofi_p=1.0)
+    # p=0 draws nothing, so recipes without --lofi render exactly as before
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(plain, zero, strict=True))
+    assert not np.array_equal(plain[0][0], lofi[0][0])
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(lofi, again, strict=True))
+
+
 def test_swap_roles_exchanges_two_parts_and_nothing_else():
     render = importlib.import_module(PKG + ".render")
     events = [(0.0, "kick", 0.9), (4.0, "snare", 0.8), (2.0, "hihat", 0.5),
@@ -360,10 +388,11 @@ def test_train_smoke_then_decode(tmp_path):
     render = importlib.import_module(PKG + ".render")
     metrics = train.main(["--out", str(tmp_path / "m"), "--steps", "3", "--tiny",
                           "--n-train", "8", "--n-val", "2", "--batch", "4",
-                          "--role-swap", "0.5", "--pos-weight", "tom=2",
+                          "--role-swap", "0.5", "--pos-weight", "tom=2", "--lofi", "0.5",
                           *(["--extra-kits", "timgm6mb"] if HAVE_SOUNDFONTS else [])])
     assert set(metrics["onset_f"]) == set(kits.CLASSES)
     assert metrics["role_swap_p"] == 0.5 and metrics["pos_weight"] == {"tom": 2.0}
+    assert metrics["lofi_p"] == 0.5
     extra = list(soundfonts.SOUNDFONT_GROUPS["timgm6mb"]) if HAVE_SOUNDFONTS else []
     assert metrics["extra_kits"] == extra
     assert metrics["train_kits"] == [*kits.TRAIN_KITS, *extra]
@@ -374,6 +403,7 @@ def test_train_smoke_then_decode(tmp_path):
     assert again["extra_kits"] == extra
     card = (tmp_path / "m" / "MODEL_CARD.md").read_text()
     assert "--role-swap 0.5 --pos-weight tom=2" in card
+    assert "--lofi 0.5" in card and "sampler emulation" in card
     assert ("--extra-kits timgm6mb" in card) == HAVE_SOUNDFONTS
     # per held-out kit: [precision, recall, F, reference hits], tabulated in the card
     assert set(again["onset_by_kit"]) <= set(kits.VALIDATION_KITS)

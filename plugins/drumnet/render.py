@@ -482,6 +482,43 @@ def lend_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Generat
     return out
 
 
+def lofi_sample(s: Sample, rate: float, bits: int) -> Sample:
+    """``s`` as a vintage sampler or 8-bit drum chip plays it: held at ``rate`` Hz with
+    no anti-alias filter (the aliasing is part of the sound) and quantised to ``bits``."""
+    x = s.audio
+    hold = np.floor(np.arange(len(x)) * (rate / SR)) * (SR / rate)
+    x = x[np.minimum(hold.astype(np.int64), len(x) - 1)]
+    q = 2.0 ** (bits - 1)
+    y = np.round(x * q) / q
+    if float(np.max(np.abs(y))) < 1e-4:  # a quiet layer rounded away: keep it audible
+        y = x
+    return Sample(y.astype(np.float32), s.vmin, s.vmax, s.gain)
+
+
+#: Sampler emulation ranges: hold rate (Hz) and bit depth, e.g. 8-bit chips to 12-bit
+#: samplers of the SP-1200 / S950 kind that jungle and hip hop were made on.
+LOFI_RATE = (6000.0, 22000.0)
+LOFI_BITS = (4, 12)
+
+
+def lofi_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Generator,
+                     p: float) -> dict[str, list[list[Sample]]]:
+    """With probability ``p`` per class, play the clip's instruments of that class through
+    :func:`lofi_sample` (one rate and bit depth per instrument, all its layers)."""
+    out = {}
+    for c, instruments in inst.items():
+        if rng.random() >= p:
+            out[c] = instruments
+            continue
+        new = []
+        for layers in instruments:
+            rate = float(np.exp(rng.uniform(*np.log(LOFI_RATE))))
+            bits = int(rng.integers(LOFI_BITS[0], LOFI_BITS[1] + 1))
+            new.append([lofi_sample(s, rate, bits) for s in layers])
+        out[c] = new
+    return out
+
+
 # --------------------------------------------------------------------------- render
 
 def render_clip(
@@ -496,6 +533,7 @@ def render_clip(
     role_swap_p: float = 0.0,
     lenders: tuple[str, ...] = (),
     lend_classes: tuple[str, ...] = (),
+    lofi_p: float = 0.0,
 ) -> tuple[np.ndarray, int, dict]:
     style = style or str(rng.choice(STYLES, p=STYLE_P / STYLE_P.sum()))
     lo, hi = TEMPO[style]
@@ -519,6 +557,8 @@ def render_clip(
         inst = synth_instruments(inst, rng, synth_p)
     if sample_aug_p > 0:  # training only: validation renders draw nothing here
         inst = augment_instruments(inst, rng, sample_aug_p)
+    if lofi_p > 0:  # training only; no draws at 0, so older recipes render as before
+        inst = lofi_instruments(inst, rng, lofi_p)
     n = int(duration * SR)
     beat = 60.0 / tempo
     step = beat / 4
@@ -588,14 +628,15 @@ def render_clip(
 
 def render_set(n_clips: int, seed: int, kits, duration: float = 8.0, augment_p: float = 0.8,
                sample_aug_p: float = 0.0, synth_p: float = 0.0, role_swap_p: float = 0.0,
-               lenders: tuple[str, ...] = (), lend_classes: tuple[str, ...] = ()):
+               lenders: tuple[str, ...] = (), lend_classes: tuple[str, ...] = (),
+               lofi_p: float = 0.0):
     out = []
     for i in range(n_clips):
         rng = np.random.default_rng([seed, i])
         out.append(render_clip(rng, kits, duration=duration, augment_p=augment_p,
                                sample_aug_p=sample_aug_p, synth_p=synth_p,
                                role_swap_p=role_swap_p, lenders=lenders,
-                               lend_classes=lend_classes))
+                               lend_classes=lend_classes, lofi_p=lofi_p))
     return out
 
 

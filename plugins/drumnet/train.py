@@ -301,6 +301,12 @@ def write_model_card(out: Path, metrics: dict, argv: list[str]) -> None:
         aug_txt += (f"In a fraction {swap} of the training clips two classes swap parts "
                     "(kick and tom, or snare and tom; labels follow the sound), so that a "
                     "tom playing the kick's groove is still heard as a tom.  ")
+    lofi = metrics.get("lofi_p", 0.0)
+    if lofi:
+        aug_txt += (f"With probability {lofi} per class and clip, that class is played "
+                    "through a sampler emulation (sample-and-hold at 6-22 kHz with no "
+                    "anti-alias filter, 4-12 bits), the sound of the 8-bit drum chips and "
+                    "12-bit samplers that jungle and hip hop were made on.  ")
     pw = metrics.get("pos_weight") or {}
     if pw:
         aug_txt += ("The onset loss weighs positive frames of "
@@ -503,6 +509,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--synth", type=float, default=0.0,
                     help="probability per class and clip of playing that class on "
                          "synthesised drum-machine voices (synth.py) instead of the kit")
+    ap.add_argument("--lofi", type=float, default=0.0,
+                    help="probability per class and clip of playing that class through a "
+                         "sampler emulation (6-22 kHz hold, 4-12 bits; render.lofi_sample)")
     ap.add_argument("--role-swap", type=float, default=0.0,
                     help="fraction of training clips in which kick/tom or snare/tom swap "
                          "parts (render.swap_roles)")
@@ -556,6 +565,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.sample_aug = old.get("sample_aug_p", 0.0)
         args.synth = old.get("synth_p", 0.0)
         args.role_swap = old.get("role_swap_p", 0.0)
+        args.lofi = old.get("lofi_p", 0.0)
         args.pos_weight = ",".join(f"{c}={w:g}" for c, w in (old.get("pos_weight") or {}).items())
         args.extra_kits = old.get("extra_kits_arg", "")
         args.extra_classes = ",".join(old.get("extra_classes") or [])
@@ -571,6 +581,8 @@ def main(argv: list[str] | None = None) -> dict:
             argv += ["--role-swap", str(args.role_swap)]
         if args.pos_weight:
             argv += ["--pos-weight", args.pos_weight]
+        if args.lofi:
+            argv += ["--lofi", str(args.lofi)]
         if args.extra_kits:
             argv += ["--extra-kits", args.extra_kits]
         if args.extra_classes:
@@ -603,6 +615,7 @@ def main(argv: list[str] | None = None) -> dict:
     train = render.render_set(n_train, 10_000 + args.seed, train_kits,
                               duration=args.clip_s, sample_aug_p=args.sample_aug,
                               synth_p=args.synth, role_swap_p=args.role_swap,
+                              lofi_p=args.lofi,
                               lenders=lenders, lend_classes=lend_classes)
     n_samp = int(args.clip_s * render.SR)
     n_frames = n_samp // model.hop_length + 1
@@ -691,7 +704,7 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "beat_threshold": bth,
         "steps": args.steps, "batch": args.batch, "clip_s": args.clip_s, "n_train": n_train,
         "seed": args.seed, "lr": args.lr, "sample_aug_p": args.sample_aug,
-        "synth_p": args.synth, "role_swap_p": args.role_swap,
+        "synth_p": args.synth, "role_swap_p": args.role_swap, "lofi_p": args.lofi,
         "pos_weight": parse_pos_weight(args.pos_weight),
         "n_params": n_params(model),
         "train_time_s": round(train_s, 1),
