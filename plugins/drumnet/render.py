@@ -6,7 +6,10 @@ micro-timing, played by the trimmed one-shots of one kit (sometimes with instrum
 borrowed from another kit of the same split; in training, optionally from the GM
 SoundFont kits of :mod:`.soundfonts` too), mixed at integer sample positions so hit
 times are exact, then mixed with a synthetic bass line, pad chords and pink noise and
-augmented (EQ, filters, compression, synthetic reverb, gain).
+augmented (EQ, filters, compression, synthetic reverb, gain).  Training renders can
+also re-pitch/damp/tilt the one-shots, swap in synthesised drum-machine voices, swap
+two classes' parts, or play a class through a sampler emulation (:func:`lofi_sample`);
+each draws from the RNG only when asked for, so validation renders never change.
 
 Labels per clip: ``hits`` [(time_s, class, velocity 0-1)], ``beats`` (quarter notes at the
 pattern tempo: for DnB that is ~170, not half), ``downbeats`` (first beat of each 4/4
