@@ -303,10 +303,14 @@ def write_model_card(out: Path, metrics: dict, argv: list[str]) -> None:
                     "tom playing the kick's groove is still heard as a tom.  ")
     lofi = metrics.get("lofi_p", 0.0)
     if lofi:
+        from .render import LOFI_BITS, LOFI_RATE
+
         aug_txt += (f"With probability {lofi} per class and clip, that class is played "
-                    "through a sampler emulation (sample-and-hold at 6-22 kHz with no "
-                    "anti-alias filter, 4-12 bits), the sound of the 8-bit drum chips and "
-                    "12-bit samplers that jungle and hip hop were made on.  ")
+                    f"through a sampler emulation (sample-and-hold at "
+                    f"{LOFI_RATE[0] / 1000:g}-{LOFI_RATE[1] / 1000:g} kHz with no "
+                    f"anti-alias filter, {LOFI_BITS[0]}-{LOFI_BITS[1]} bits), the sound of "
+                    "the 8-bit drum chips and 12-bit samplers that jungle and hip hop were "
+                    "made on.  ")
     pw = metrics.get("pos_weight") or {}
     if pw:
         aug_txt += ("The onset loss weighs positive frames of "
