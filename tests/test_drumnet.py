@@ -311,6 +311,15 @@ def test_lofi_only_when_asked_and_deterministic():
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(plain, zero, strict=True))
     assert not np.array_equal(plain[0][0], lofi[0][0])
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(lofi, again, strict=True))
+    # --lofi-classes: the other classes draw nothing and keep their kit sound
+    rng_all, rng_ks = np.random.default_rng(5), np.random.default_rng(5)
+    inst = {"kick": [[render.Sample(np.linspace(0.9, 0, 600, dtype=np.float32), 0, 1, 1)]],
+            "hihat": [[render.Sample(np.linspace(0.3, 0, 600, dtype=np.float32), 0, 1, 1)]]}
+    only_kick = render.lofi_instruments(inst, rng_ks, 1.0, ("kick",))
+    assert only_kick["hihat"] is inst["hihat"]
+    assert not np.array_equal(only_kick["kick"][0][0].audio, inst["kick"][0][0].audio)
+    both = render.lofi_instruments(inst, rng_all, 1.0)
+    assert not np.array_equal(both["hihat"][0][0].audio, inst["hihat"][0][0].audio)
 
 
 def test_swap_roles_exchanges_two_parts_and_nothing_else():
@@ -335,6 +344,16 @@ def test_parse_pos_weight():
     for bad in ("toms=3", "tom", "tom="):
         with pytest.raises(SystemExit, match="--pos-weight"):
             train.parse_pos_weight(bad)
+
+
+def test_class_flags_are_checked(tmp_path):
+    train = importlib.import_module(PKG + ".train")
+    assert train.parse_classes("--lofi-classes", "kick, snare,kick") == ("kick", "snare")
+    with pytest.raises(SystemExit, match="--lofi-classes: unknown class"):
+        train.parse_classes("--lofi-classes", "kick,bongo")
+    with pytest.raises(SystemExit, match="--lofi-classes needs --lofi"):
+        train.main(["--out", str(tmp_path / "m"), "--tiny", "--lofi-classes", "kick"])
+    assert not (tmp_path / "m").exists()
 
 
 def test_make_tiny_roundtrip(tmp_path):
@@ -389,10 +408,11 @@ def test_train_smoke_then_decode(tmp_path):
     metrics = train.main(["--out", str(tmp_path / "m"), "--steps", "3", "--tiny",
                           "--n-train", "8", "--n-val", "2", "--batch", "4",
                           "--role-swap", "0.5", "--pos-weight", "tom=2", "--lofi", "0.5",
+                          "--lofi-classes", "kick,snare",
                           *(["--extra-kits", "timgm6mb"] if HAVE_SOUNDFONTS else [])])
     assert set(metrics["onset_f"]) == set(kits.CLASSES)
     assert metrics["role_swap_p"] == 0.5 and metrics["pos_weight"] == {"tom": 2.0}
-    assert metrics["lofi_p"] == 0.5
+    assert metrics["lofi_p"] == 0.5 and metrics["lofi_classes"] == ["kick", "snare"]
     extra = list(soundfonts.SOUNDFONT_GROUPS["timgm6mb"]) if HAVE_SOUNDFONTS else []
     assert metrics["extra_kits"] == extra
     assert metrics["train_kits"] == [*kits.TRAIN_KITS, *extra]
@@ -403,7 +423,8 @@ def test_train_smoke_then_decode(tmp_path):
     assert again["extra_kits"] == extra
     card = (tmp_path / "m" / "MODEL_CARD.md").read_text()
     assert "--role-swap 0.5 --pos-weight tom=2" in card
-    assert "--lofi 0.5" in card and "sampler emulation" in card
+    assert "--lofi 0.5 --lofi-classes kick,snare" in card and "sampler emulation" in card
+    assert "(kick, snare only)" in card
     assert ("--extra-kits timgm6mb" in card) == HAVE_SOUNDFONTS
     # per held-out kit: [precision, recall, F, reference hits], tabulated in the card
     assert set(again["onset_by_kit"]) <= set(kits.VALIDATION_KITS)

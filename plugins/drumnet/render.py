@@ -505,12 +505,15 @@ LOFI_BITS = (4, 12)
 
 
 def lofi_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Generator,
-                     p: float) -> dict[str, list[list[Sample]]]:
+                     p: float, classes: tuple[str, ...] = ()) -> dict[str, list[list[Sample]]]:
     """With probability ``p`` per class, play the clip's instruments of that class through
-    :func:`lofi_sample` (one rate and bit depth per instrument, all its layers)."""
+    :func:`lofi_sample` (one rate and bit depth per instrument, all its layers).
+
+    ``classes`` restricts it to those classes (empty: all); the others draw nothing, so
+    an empty ``classes`` renders exactly as before the option existed."""
     out = {}
     for c, instruments in inst.items():
-        if rng.random() >= p:
+        if (classes and c not in classes) or rng.random() >= p:
             out[c] = instruments
             continue
         new = []
@@ -537,6 +540,7 @@ def render_clip(
     lenders: tuple[str, ...] = (),
     lend_classes: tuple[str, ...] = (),
     lofi_p: float = 0.0,
+    lofi_classes: tuple[str, ...] = (),
 ) -> tuple[np.ndarray, int, dict]:
     style = style or str(rng.choice(STYLES, p=STYLE_P / STYLE_P.sum()))
     lo, hi = TEMPO[style]
@@ -561,7 +565,7 @@ def render_clip(
     if sample_aug_p > 0:  # training only: validation renders draw nothing here
         inst = augment_instruments(inst, rng, sample_aug_p)
     if lofi_p > 0:  # training only; no draws at 0, so older recipes render as before
-        inst = lofi_instruments(inst, rng, lofi_p)
+        inst = lofi_instruments(inst, rng, lofi_p, lofi_classes)
     n = int(duration * SR)
     beat = 60.0 / tempo
     step = beat / 4
@@ -632,14 +636,15 @@ def render_clip(
 def render_set(n_clips: int, seed: int, kits, duration: float = 8.0, augment_p: float = 0.8,
                sample_aug_p: float = 0.0, synth_p: float = 0.0, role_swap_p: float = 0.0,
                lenders: tuple[str, ...] = (), lend_classes: tuple[str, ...] = (),
-               lofi_p: float = 0.0):
+               lofi_p: float = 0.0, lofi_classes: tuple[str, ...] = ()):
     out = []
     for i in range(n_clips):
         rng = np.random.default_rng([seed, i])
         out.append(render_clip(rng, kits, duration=duration, augment_p=augment_p,
                                sample_aug_p=sample_aug_p, synth_p=synth_p,
                                role_swap_p=role_swap_p, lenders=lenders,
-                               lend_classes=lend_classes, lofi_p=lofi_p))
+                               lend_classes=lend_classes, lofi_p=lofi_p,
+                               lofi_classes=lofi_classes))
     return out
 
 

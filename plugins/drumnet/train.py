@@ -305,7 +305,9 @@ def write_model_card(out: Path, metrics: dict, argv: list[str]) -> None:
     if lofi:
         from .render import LOFI_BITS, LOFI_RATE
 
-        aug_txt += (f"With probability {lofi} per class and clip, that class is played "
+        which = metrics.get("lofi_classes") or []
+        who = (f"that class ({', '.join(which)} only)" if which else "that class")
+        aug_txt += (f"With probability {lofi} per class and clip, {who} is played "
                     f"through a sampler emulation (sample-and-hold at "
                     f"{LOFI_RATE[0] / 1000:g}-{LOFI_RATE[1] / 1000:g} kHz with no "
                     f"anti-alias filter, {LOFI_BITS[0]}-{LOFI_BITS[1]} bits), the sound of "
@@ -468,6 +470,16 @@ def _arch_flag_value(key: str, value: Any) -> str:
     return ",".join(str(c) for c in value) if key == "channels" else str(value)
 
 
+def parse_classes(flag: str, spec: str) -> tuple[str, ...]:
+    """``"tom,cymbal"`` -> ``("tom", "cymbal")`` (duplicates dropped); an unknown class
+    exits naming ``flag`` and the valid classes."""
+    out = tuple(dict.fromkeys(c.strip() for c in spec.split(",") if c.strip()))
+    bad = [c for c in out if c not in CLASSES]
+    if bad:
+        raise SystemExit(f"{flag}: unknown class(es) {bad}; choose from {CLASSES}")
+    return out
+
+
 def _extra_kit_plan(extra_kits: str, extra_classes: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The SoundFont kits named by ``--extra-kits`` and the classes named by
     ``--extra-classes`` (empty: the extra kits join the Hydrogen ones as main kits;
@@ -476,10 +488,7 @@ def _extra_kit_plan(extra_kits: str, extra_classes: str) -> tuple[tuple[str, ...
         extra = expand_kits(extra_kits)
     except ValueError as e:
         raise SystemExit(f"--extra-kits: {e}") from None
-    lend = tuple(dict.fromkeys(c.strip() for c in extra_classes.split(",") if c.strip()))
-    bad = [c for c in lend if c not in CLASSES]
-    if bad:
-        raise SystemExit(f"--extra-classes: unknown class(es) {bad}; choose from {CLASSES}")
+    lend = parse_classes("--extra-classes", extra_classes)
     if lend and not extra:
         raise SystemExit("--extra-classes needs --extra-kits")
     return extra, lend
@@ -516,6 +525,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--lofi", type=float, default=0.0,
                     help="probability per class and clip of playing that class through a "
                          "sampler emulation (6-22 kHz hold, 4-12 bits; render.lofi_sample)")
+    ap.add_argument("--lofi-classes", type=str, default="",
+                    help="with --lofi: only these classes (e.g. kick,snare); default all")
     ap.add_argument("--role-swap", type=float, default=0.0,
                     help="fraction of training clips in which kick/tom or snare/tom swap "
                          "parts (render.swap_roles)")
@@ -570,6 +581,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.synth = old.get("synth_p", 0.0)
         args.role_swap = old.get("role_swap_p", 0.0)
         args.lofi = old.get("lofi_p", 0.0)
+        args.lofi_classes = ",".join(old.get("lofi_classes") or [])
         args.pos_weight = ",".join(f"{c}={w:g}" for c, w in (old.get("pos_weight") or {}).items())
         args.extra_kits = old.get("extra_kits_arg", "")
         args.extra_classes = ",".join(old.get("extra_classes") or [])
@@ -587,6 +599,8 @@ def main(argv: list[str] | None = None) -> dict:
             argv += ["--pos-weight", args.pos_weight]
         if args.lofi:
             argv += ["--lofi", str(args.lofi)]
+        if args.lofi_classes:
+            argv += ["--lofi-classes", args.lofi_classes]
         if args.extra_kits:
             argv += ["--extra-kits", args.extra_kits]
         if args.extra_classes:
@@ -600,6 +614,9 @@ def main(argv: list[str] | None = None) -> dict:
                                   extra, lend_classes)
 
     extra, lend_classes = _extra_kit_plan(args.extra_kits, args.extra_classes)
+    lofi_classes = parse_classes("--lofi-classes", args.lofi_classes)
+    if lofi_classes and not args.lofi:
+        raise SystemExit("--lofi-classes needs --lofi P > 0")
     cfg = dict(DEFAULT_CONFIG)
     if args.tiny:
         cfg.update(TINY_OVERRIDES)
@@ -619,7 +636,7 @@ def main(argv: list[str] | None = None) -> dict:
     train = render.render_set(n_train, 10_000 + args.seed, train_kits,
                               duration=args.clip_s, sample_aug_p=args.sample_aug,
                               synth_p=args.synth, role_swap_p=args.role_swap,
-                              lofi_p=args.lofi,
+                              lofi_p=args.lofi, lofi_classes=lofi_classes,
                               lenders=lenders, lend_classes=lend_classes)
     n_samp = int(args.clip_s * render.SR)
     n_frames = n_samp // model.hop_length + 1
@@ -709,6 +726,7 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "steps": args.steps, "batch": args.batch, "clip_s": args.clip_s, "n_train": n_train,
         "seed": args.seed, "lr": args.lr, "sample_aug_p": args.sample_aug,
         "synth_p": args.synth, "role_swap_p": args.role_swap, "lofi_p": args.lofi,
+        "lofi_classes": list(parse_classes("--lofi-classes", args.lofi_classes)),
         "pos_weight": parse_pos_weight(args.pos_weight),
         "n_params": n_params(model),
         "train_time_s": round(train_s, 1),
