@@ -424,6 +424,7 @@ def test_train_smoke_then_decode(tmp_path):
     card = (tmp_path / "m" / "MODEL_CARD.md").read_text()
     assert "--role-swap 0.5 --pos-weight tom=2" in card
     assert "--lofi 0.5 --lofi-classes kick,snare" in card and "sampler emulation" in card
+    assert "--batch 4 " in card  # every recipe flag off its default (train.RECIPE_FLAGS)
     assert "(kick, snare only)" in card
     assert ("--extra-kits timgm6mb" in card) == HAVE_SOUNDFONTS
     # per held-out kit: [precision, recall, F, reference hits], tabulated in the card

@@ -470,6 +470,34 @@ def _arch_flag_value(key: str, value: Any) -> str:
     return ",".join(str(c) for c in value) if key == "channels" else str(value)
 
 
+#: The recipe flags that ``--eval-only`` reads back from metrics.json to rebuild the
+#: training command, in the card's order: (flag, argparse dest, metrics key, value when
+#: the key is missing, i.e. the model predates the flag).  A new recipe flag goes here.
+RECIPE_FLAGS: tuple[tuple[str, str, str, Any], ...] = (
+    ("--seed", "seed", "seed", 0),
+    ("--batch", "batch", "batch", 12),
+    ("--clip-s", "clip_s", "clip_s", 4.0),
+    ("--lr", "lr", "lr", 2e-3),
+    ("--sample-aug", "sample_aug", "sample_aug_p", 0.0),
+    ("--synth", "synth", "synth_p", 0.0),
+    ("--role-swap", "role_swap", "role_swap_p", 0.0),
+    ("--pos-weight", "pos_weight", "pos_weight", {}),
+    ("--lofi", "lofi", "lofi_p", 0.0),
+    ("--lofi-classes", "lofi_classes", "lofi_classes", []),
+    ("--extra-kits", "extra_kits", "extra_kits_arg", ""),
+    ("--extra-classes", "extra_classes", "extra_classes", []),
+)
+
+
+def _recipe_flag_value(value: Any) -> str:
+    """A metrics.json value as its command-line text (``{"tom": 2.0}`` -> ``tom=2``)."""
+    if isinstance(value, dict):
+        return ",".join(f"{c}={w:g}" for c, w in value.items())
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
 def parse_classes(flag: str, spec: str) -> tuple[str, ...]:
     """``"tom,cymbal"`` -> ``("tom", "cymbal")`` (duplicates dropped); an unknown class
     exits naming ``flag`` and the valid classes."""
@@ -575,36 +603,14 @@ def main(argv: list[str] | None = None) -> dict:
 
         model = load_drumnet(args.out)
         old = json.loads((args.out / "metrics.json").read_text())
-        for k in ("steps", "batch", "clip_s", "seed", "lr"):
-            setattr(args, k, old[k])
-        args.sample_aug = old.get("sample_aug_p", 0.0)
-        args.synth = old.get("synth_p", 0.0)
-        args.role_swap = old.get("role_swap_p", 0.0)
-        args.lofi = old.get("lofi_p", 0.0)
-        args.lofi_classes = ",".join(old.get("lofi_classes") or [])
-        args.pos_weight = ",".join(f"{c}={w:g}" for c, w in (old.get("pos_weight") or {}).items())
-        args.extra_kits = old.get("extra_kits_arg", "")
-        args.extra_classes = ",".join(old.get("extra_classes") or [])
         n_train, train_s = old["n_train"], old["train_time_s"]
+        args.steps = old["steps"]
         argv = ["--out", str(args.out), "--steps", str(args.steps), "--n-train", str(n_train)]
-        if args.seed:
-            argv += ["--seed", str(args.seed)]
-        if args.sample_aug != 0.5:
-            argv += ["--sample-aug", str(args.sample_aug)]
-        if args.synth:
-            argv += ["--synth", str(args.synth)]
-        if args.role_swap:
-            argv += ["--role-swap", str(args.role_swap)]
-        if args.pos_weight:
-            argv += ["--pos-weight", args.pos_weight]
-        if args.lofi:
-            argv += ["--lofi", str(args.lofi)]
-        if args.lofi_classes:
-            argv += ["--lofi-classes", args.lofi_classes]
-        if args.extra_kits:
-            argv += ["--extra-kits", args.extra_kits]
-        if args.extra_classes:
-            argv += ["--extra-classes", args.extra_classes]
+        for flag, dest, key, missing in RECIPE_FLAGS:
+            value = _recipe_flag_value(old.get(key, missing))
+            setattr(args, dest, type(ap.get_default(dest))(value))
+            if value != _recipe_flag_value(ap.get_default(dest)):
+                argv += [flag, value]
         for key in ARCH_KEYS:
             value = _arch_flag_value(key, model.config[key])
             if value != _arch_flag_value(key, DEFAULT_CONFIG[key]):
