@@ -25,6 +25,7 @@ percussion and FX are excluded, as in :mod:`.kits`.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 import tempfile
@@ -146,26 +147,22 @@ def _score(preset: int, path: Path) -> list[tuple[float, int, int]]:
     NOTE_SPACING_S seconds on the GM drum channel) and return [(onset_s, note, vel)]."""
     import mido
 
-    tpb = 480  # at the default 120 BPM, one second is 960 ticks
-    ticks = int(NOTE_SPACING_S * 2 * tpb)
+    tpb = 480  # at the default 120 BPM, one second is 2 * tpb ticks
+    spacing = int(NOTE_SPACING_S * 2 * tpb)
     mid = mido.MidiFile(ticks_per_beat=tpb)
     tr = mido.MidiTrack()
     mid.tracks.append(tr)
     tr.append(mido.Message("program_change", channel=9, program=preset, time=0))
     events = []
-    t = 1.0
-    first = True
-    for note in GM_NOTES:
-        for vel, _, _ in VELOCITY_LAYERS:
-            # the first note starts one second in; each later one NOTE_SPACING_S after
-            # the previous note-on (note-off after half the spacing)
-            tr.append(mido.Message("note_on", channel=9, note=note, velocity=vel,
-                                   time=2 * tpb if first else ticks // 2))
-            tr.append(mido.Message("note_off", channel=9, note=note, velocity=0,
-                                   time=ticks // 2))
-            events.append((t, note, vel))
-            t += NOTE_SPACING_S
-            first = False
+    tick = 2 * tpb  # the first note starts one second in
+    for i, (note, (vel, _, _)) in enumerate(itertools.product(GM_NOTES, VELOCITY_LAYERS)):
+        # each later note-on NOTE_SPACING_S after the previous one (note-off at half way)
+        tr.append(mido.Message("note_on", channel=9, note=note, velocity=vel,
+                               time=tick if i == 0 else spacing // 2))
+        tr.append(mido.Message("note_off", channel=9, note=note, velocity=0,
+                               time=spacing // 2))
+        events.append((tick / (2 * tpb), note, vel))  # seconds, from the same ticks
+        tick += spacing
     tr.append(mido.MetaMessage("end_of_track", time=2 * tpb))
     mid.save(str(path))
     return events
