@@ -374,6 +374,19 @@ def test_make_tiny_roundtrip(tmp_path):
     assert set(cfg["thresholds"]) == set(kits.CLASSES)
 
 
+def test_saved_weights_are_byte_identical_across_processes(tmp_path):
+    """A retrain is checked against the shipped file's sha256, so equal weights must give
+    equal bytes in every process (safetensors writes its metadata map in hash order)."""
+    import subprocess
+
+    code = f"import sys; from {PKG}.model import make_tiny; make_tiny(sys.argv[1])"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / str(i))])
+             for i in range(4)]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    files = {(tmp_path / str(i) / "model.safetensors").read_bytes() for i in range(4)}
+    assert len(files) == 1
+
+
 def test_frontend_mel_scale_is_saved_and_old_configs_stay_slaney(tmp_path):
     model_mod = importlib.import_module(PKG + ".model")
     cfg = {**model_mod.DEFAULT_CONFIG, **model_mod.TINY_OVERRIDES}

@@ -143,7 +143,9 @@ def save_drumnet(model: DrumNet, path: str | Path, extra_config: dict | None = N
         extra_config else extra_config["thresholds"]
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     tmp = path / "model.safetensors.tmp"
-    save_file(state, str(tmp), metadata={"format": "pt", "name": "drumnet"})
+    # one metadata key only: safetensors writes the metadata map in hash order, which
+    # changes from process to process, so two keys made the same weights hash differently
+    save_file(state, str(tmp), metadata={"format": "pt"})
     tmp.replace(path / "model.safetensors")
     (path / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
     return path
