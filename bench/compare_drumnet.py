@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("models", nargs="+", type=Path, help="model directories; first = baseline")
     ap.add_argument("--seed", type=int, default=9999)
     ap.add_argument("--clips", type=int, default=300)
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also write the unrounded figures here ({seed, clips, models: "
+                         "[{model, figures}]}), e.g. to average several seeds")
     args = ap.parse_args(argv)
     if args.seed in RESERVED_SEEDS:
         ap.error(f"seed {args.seed} is used by {RESERVED_SEEDS[args.seed]}; pick a fresh one")
@@ -74,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{d!s:<{width}}  " + "  ".join(cells))
     print("(beat F and tempo on the clips with a metre; onset F pooled over clips, 50 ms; "
           "rows after the first: figure and difference from the first)")
+    if args.json:
+        doc = {"seed": args.seed, "clips": args.clips,
+               "models": [{"model": str(d), "figures": row}
+                          for d, row in zip(args.models, rows, strict=True)]}
+        args.json.write_text(json.dumps(doc, indent=2) + "\n")
     return 0
 
 

@@ -510,12 +510,17 @@ def test_compare_drumnet_scores_candidates_against_the_first(tmp_path):
     model_mod.make_tiny(tmp_path / "same")
     script = str(ROOT / "bench" / "compare_drumnet.py")
     res = subprocess.run([sys.executable, script, str(tmp_path / "base"), str(tmp_path / "same"),
-                          "--clips", "2", "--seed", "5"], capture_output=True, text=True,
-                         check=True)
+                          "--clips", "2", "--seed", "5", "--json", str(tmp_path / "c.json")],
+                         capture_output=True, text=True, check=True)
     lines = res.stdout.splitlines()
     assert lines[0].split()[:2] == ["model", "kick"]
     same = next(line for line in lines if line.startswith(str(tmp_path / "same")))
     assert same.count("(+0.000)") == 8  # an identical model differs by nothing
+    doc = json.loads((tmp_path / "c.json").read_text())
+    assert (doc["seed"], doc["clips"]) == (5, 2)
+    assert [m["model"] for m in doc["models"]] == [str(tmp_path / "base"), str(tmp_path / "same")]
+    assert doc["models"][0]["figures"] == doc["models"][1]["figures"]
+    assert set(doc["models"][0]["figures"]) >= {"kick", "tom", "mean k/s/h", "tempo"}
     bad = subprocess.run([sys.executable, script, str(tmp_path / "base"), "--seed", "2026"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "bench/quality.py" in bad.stderr
