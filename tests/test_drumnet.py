@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import shutil
@@ -439,6 +440,8 @@ def test_train_smoke_then_decode(tmp_path):
     assert "--lofi 0.5 --lofi-classes kick,snare" in card and "sampler emulation" in card
     assert "--batch 4 " in card  # every recipe flag off its default (train.RECIPE_FLAGS)
     assert "(kick, snare only)" in card
+    sha = hashlib.sha256((tmp_path / "m" / "model.safetensors").read_bytes()).hexdigest()
+    assert f"`{sha}`" in card  # the card names the weights' hash, for checking a retrain
     assert ("--extra-kits timgm6mb" in card) == HAVE_SOUNDFONTS
     # per held-out kit: [precision, recall, F, reference hits], tabulated in the card
     assert set(again["onset_by_kit"]) <= set(kits.VALIDATION_KITS)
