@@ -470,11 +470,6 @@ the weights file comes out byte for byte the same: `sha256sum model.safetensors`
 ARCH_KEYS = ("channels", "proj", "gru_hidden", "n_fft", "mel_scale")
 
 
-def _arch_flag_value(key: str, value: Any) -> str:
-    """A model-config value as its command-line flag takes it (channels: ``8,16,32``)."""
-    return ",".join(str(c) for c in value) if key == "channels" else str(value)
-
-
 #: The recipe flags that ``--eval-only`` reads back from metrics.json to rebuild the
 #: training command, in the card's order: (flag, argparse dest, metrics key, value when
 #: the key is missing, i.e. the model predates the flag).  A new recipe flag goes here.
@@ -494,8 +489,9 @@ RECIPE_FLAGS: tuple[tuple[str, str, str, Any], ...] = (
 )
 
 
-def _recipe_flag_value(value: Any) -> str:
-    """A metrics.json value as its command-line text (``{"tom": 2.0}`` -> ``tom=2``)."""
+def _flag_text(value: Any) -> str:
+    """A metrics.json or model-config value as its command-line flag takes it
+    (``{"tom": 2.0}`` -> ``tom=2``, ``[8, 16, 32]`` -> ``8,16,32``)."""
     if isinstance(value, dict):
         return ",".join(f"{c}={w:g}" for c, w in value.items())
     if isinstance(value, list | tuple):
@@ -612,13 +608,13 @@ def main(argv: list[str] | None = None) -> dict:
         args.steps = old["steps"]
         argv = ["--out", str(args.out), "--steps", str(args.steps), "--n-train", str(n_train)]
         for flag, dest, key, missing in RECIPE_FLAGS:
-            value = _recipe_flag_value(old.get(key, missing))
+            value = _flag_text(old.get(key, missing))
             setattr(args, dest, type(ap.get_default(dest))(value))
-            if value != _recipe_flag_value(ap.get_default(dest)):
+            if value != _flag_text(ap.get_default(dest)):
                 argv += [flag, value]
         for key in ARCH_KEYS:
-            value = _arch_flag_value(key, model.config[key])
-            if value != _arch_flag_value(key, DEFAULT_CONFIG[key]):
+            value = _flag_text(model.config[key])
+            if value != _flag_text(DEFAULT_CONFIG[key]):
                 argv += ["--" + key.replace("_", "-"), value]
         extra, lend_classes = _extra_kit_plan(args.extra_kits, args.extra_classes)
         return _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
