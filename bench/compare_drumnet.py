@@ -78,10 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     print("(beat F and tempo on the clips with a metre; onset F pooled over clips, 50 ms; "
           "rows after the first: figure and difference from the first)")
     if args.json:
+        from heihachi.outputs import atomic_write_json
+
         doc = {"seed": args.seed, "clips": args.clips,
                "models": [{"model": str(d), "figures": row}
                           for d, row in zip(args.models, rows, strict=True)]}
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+        atomic_write_json(args.json, doc)
     return 0
 
 

@@ -12,7 +12,6 @@ independent validation set of the same held-out kits.  Writes ``config.json``,
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -246,8 +245,9 @@ def tune_beat_threshold(outs, clips, fps) -> float:
 
 def write_model_card(out: Path, metrics: dict, argv: list[str]) -> None:
     """MODEL_CARD.md next to the weights, from the measured metrics."""
-    with (out / "model.safetensors").open("rb") as f:
-        weights_sha = hashlib.file_digest(f, "sha256").hexdigest()
+    from heihachi.indexing import content_hash
+
+    weights_sha = content_hash(out / "model.safetensors")
     lic = "\n".join(f"| {k} | {'validation' if k in kits_mod.VALIDATION_KITS else 'train'} | "
                     f"{kits_mod.KIT_LICENCES[k]} |"
                     for k in (*kits_mod.TRAIN_KITS, *kits_mod.VALIDATION_KITS))
