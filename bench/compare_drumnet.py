@@ -21,13 +21,15 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # heihachi_train: from the checkout
+
 RESERVED_SEEDS = {1234: "threshold tuning", 4321: "the model card", 2026: "bench/quality.py"}
 COLUMNS = ("kick", "snare", "hihat", "tom", "cymbal")
 
 
 def score(model_dir: Path, clips) -> dict[str, float]:
-    from heihachi.plugins.drumnet import train
     from heihachi.plugins.drumnet.model import load_drumnet
+    from heihachi_train.drumnet import train
 
     model = load_drumnet(model_dir)
     cfg = json.loads((model_dir / "config.json").read_text())
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from heihachi.plugins.drumnet import render
+    from heihachi_train.drumnet import render
 
     torch.set_num_threads(1)
     print(f"rendering {args.clips} clips of 8 s from the held-out kits, seed {args.seed}",
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     print("(beat F and tempo on the clips with a metre; onset F pooled over clips, 50 ms; "
           "rows after the first: figure and difference from the first)")
     if args.json:
-        from heihachi.outputs import atomic_write_json
+        from heihachi.runtime.atomic import atomic_write_json
 
         doc = {"seed": args.seed, "clips": args.clips,
                "models": [{"model": str(d), "figures": row}

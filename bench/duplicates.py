@@ -25,7 +25,7 @@ ALTERATIONS = ("mp3_128k", "ogg", "resample_22k", "gain_-6dB", "trim_2s")
 
 
 def excerpts(music_dir: Path, seconds: float, out: Path) -> list[Path]:
-    from heihachi.audio import load
+    from heihachi.runtime.audio import load
 
     paths = []
     for src in sorted(music_dir.glob("*.mp3")):
@@ -71,8 +71,8 @@ def alter(path: Path, how: str, out: Path) -> Path:
 
 def naive_vector(path: Path) -> np.ndarray:
     """Mean and std of the log-mel spectrogram: the fingerprint people reach for first."""
-    from heihachi.audio import load
     from heihachi.plugins.spectral import _mel_filterbank
+    from heihachi.runtime.audio import load
 
     x = load(path, 22_050, 1)[0]
     frames = np.lib.stride_tricks.sliding_window_view(x, 2048)[::512]
@@ -90,7 +90,7 @@ def main() -> None:
     if not any(args.music_dir.glob("*.mp3")):
         raise SystemExit(f"no mp3 files in {args.music_dir}: `apt-get install asc-music`")
 
-    from heihachi import indexing
+    from heihachi.index import collection as indexing
 
     overrides = ["index.embedder=extractor", "extractor=spectral"]
     with tempfile.TemporaryDirectory() as tmp:

@@ -33,13 +33,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from heihachi.index import (
-    HNSW_EF_CONSTRUCTION,
-    HNSW_M,
-    SemanticIndex,
-    TrackVectors,
-    _build,
-)
+from heihachi.index import SemanticIndex, TrackVectors
+from heihachi.index.structures import HNSW_EF_CONSTRUCTION, HNSW_M
+from heihachi.index.structures import build as _build
 
 
 def clustered(n: int, centres: np.ndarray, seed: int) -> np.ndarray:

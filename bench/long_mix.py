@@ -25,10 +25,12 @@ from pathlib import Path
 
 import soundfile as sf
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # heihachi_train: from the checkout
+
 
 def build_mix(path: Path, minutes: float, seed: int = 7) -> float:
     """Write a mix of ``minutes`` by streaming rendered 30 s clips into a FLAC file."""
-    from heihachi.plugins.drumnet.render import render_validation_set
+    from heihachi_train.drumnet.render import render_validation_set
 
     clips = render_validation_set(16, seed=seed, duration=30.0)
     sr = clips[0][1]

@@ -43,6 +43,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # heihachi_train: from the checkout
+
 CLASSES = ("kick", "snare", "hihat", "tom", "cymbal")
 
 
@@ -103,7 +105,7 @@ def main() -> None:
 
     import mir_eval
 
-    from heihachi.plugins.drumnet.render import render_validation_set
+    from heihachi_train.drumnet.render import render_validation_set
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="heihachi-quality-"))
     clips_dir, out_dir = work / "clips", work / "out"

@@ -41,8 +41,9 @@ class _Task:
 
     def _run(self, path: str | Path, output_dir: str | Path | None = None) -> Any:
         """Run the plugin on one file; returns its result object."""
-        from heihachi.pipeline import build_plugin
-        from heihachi.runtime import Runner, RunOptions, place
+        from heihachi.runtime.pipeline import build_plugin
+        from heihachi.runtime.placement import place
+        from heihachi.runtime.runner import Runner, RunOptions
 
         if self._runner is None:
             cfg, plugin = build_plugin(self.kind, self.overrides)
@@ -132,13 +133,13 @@ class SimilaritySearch:
         self.overrides = list(overrides) + ([f"profile={profile}"] if profile else [])
 
     def add(self, paths: list[str | Path]) -> dict[str, Any]:
-        from heihachi import indexing
+        from heihachi.index import collection as indexing
 
         return indexing.add(self.index, [str(p) for p in paths], self.overrides, False)
 
     def search(self, text: str | None = None, *, audio: str | Path | None = None, k: int = 10,
                per_track: bool = False) -> list[Any]:
-        from heihachi import indexing
+        from heihachi.index import collection as indexing
 
         if (text is None) == (audio is None):
             raise HeihachiError("give a text query or audio=FILE (one of them)")

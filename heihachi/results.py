@@ -53,7 +53,9 @@ class Result:
     def open_sink(cls, track_dir: Path, options: Any) -> ResultSink | None:
         """A sink that writes window parts to disk as they come (bounded memory), or None.
 
-        Results as long as the audio (stems) stream; small ones are stitched in memory.
+        Results as long as the audio stream; small ones are stitched in memory. The
+        runtime streams :class:`Stems` itself (``heihachi.runtime.stems.StemsSink``); a
+        custom result type can stream by overriding this.
         """
         return None
 
@@ -337,15 +339,6 @@ class Stems(Result):
                 "stems": {k: {"channels": int(v.shape[0]),
                               "duration": v.shape[-1] / self.sample_rate}
                           for k, v in self.stems.items()}}
-
-    @classmethod
-    def open_sink(cls, track_dir: Path, options: Any) -> ResultSink | None:
-        """Stream stems to ``<track>/stems/<stem>.<wav|flac>`` (see :mod:`heihachi.stems`)."""
-        from heihachi.stems import StemsSink
-
-        return StemsSink(track_dir / "stems", stems=getattr(options, "stems", None),
-                         audio_format=getattr(options, "audio_format", "wav"),
-                         audio_subtype=getattr(options, "audio_subtype", "float"))
 
 
 @dataclass

@@ -182,7 +182,7 @@ class ClapCaptioner(ClapBase, Captioner):
         instruments: int = 2  # how many instrument labels a caption names
 
     def load(self) -> None:
-        from heihachi.search import parse_categories, prompts
+        from heihachi.index.query import parse_categories, prompts
 
         super().load()
         try:
@@ -194,8 +194,8 @@ class ClapCaptioner(ClapBase, Captioner):
         self.label_vectors = {c: self.embed_text(t) for c, t in texts.items()}
 
     def caption(self, batch: AudioBatch) -> list[Captions]:
+        from heihachi.index.query import zero_shot
         from heihachi.results import Caption, Captions
-        from heihachi.search import zero_shot
 
         vecs, durations = self.audio_vectors(batch)
         probs = zero_shot(vecs, self.label_vectors, self.logit_scale)

@@ -60,7 +60,7 @@ class _DrumNetBase:
         return rows
 
     def _decode_beats(self, act: Any) -> Any:
-        from heihachi.beat_decoding import decode_beats
+        from heihachi.music.beat_decoding import decode_beats
         from heihachi.results import Beats
 
         if act is None or len(act.values) == 0:

@@ -1,7 +1,7 @@
 """Drum transcription with any transformers audio-classification model, on onset crops.
 
 A one-shot classifier (a model trained to name a single drum sound) becomes a
-transcriber: :mod:`heihachi.onsets` finds the hits in each window, a short crop
+transcriber: :mod:`heihachi.music.onsets` finds the hits in each window, a short crop
 from each onset (``crop_s``, starting ``pre_s`` before it) is classified, and every
 crop of a runtime batch goes through the model in one forward pass (chunked by
 ``max_crops``). The runtime resamples to the feature extractor's rate.
@@ -126,7 +126,7 @@ class HFDrumClassifier(DrumTranscriber):
         unmapped: str = "error"  # error | drop: labels no rule or label_map maps
         crop_s: float = 0.3  # audio classified per hit
         pre_s: float = 0.01  # crop starts this long before the onset
-        onset_threshold: float = 0.05  # see heihachi.onsets.detect_onsets
+        onset_threshold: float = 0.05  # see heihachi.music.onsets.detect_onsets
         min_gap_s: float = 0.03  # onsets closer than this merge
         min_confidence: float = 0.0  # drop hits below this class probability
         velocity_floor_db: float = -60.0  # peak level that maps to velocity 0
@@ -174,7 +174,7 @@ class HFDrumClassifier(DrumTranscriber):
     def transcribe(self, batch: AudioBatch) -> list[Any]:
         import numpy as np
 
-        from heihachi.onsets import detect_onsets
+        from heihachi.music.onsets import detect_onsets
         from heihachi.results import DrumHit, DrumHits
 
         cfg = self.config

@@ -7,8 +7,8 @@ import pytest
 import soundfile as sf
 from conftest import write_tone
 
-from heihachi.audio import iter_windows, load
 from heihachi.errors import AudioDecodeError, EmptyAudioError, InvalidAudioError
+from heihachi.runtime.audio import iter_windows, load
 
 
 @pytest.mark.parametrize(("win", "hop"), [(2.0, None), (2.0, 1.5), (1.0, 0.25)])

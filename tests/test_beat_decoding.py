@@ -6,7 +6,7 @@ import mir_eval
 import numpy as np
 import pytest
 
-from heihachi.beat_decoding import (
+from heihachi.music.beat_decoding import (
     beats_from_onsets,
     decode_beats,
     estimate_tempo,

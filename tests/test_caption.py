@@ -34,8 +34,8 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_clap_captions_per_overlapping_segment(tiny_cache, clip, tmp_path):
+    from heihachi.index.query import parse_categories
     from heihachi.plugins.clap import DEFAULT_VOCABULARY
-    from heihachi.search import parse_categories
 
     out = tmp_path / "out"
     assert _caption(tiny_cache, str(clip), "-o", str(out), "captioner=clap-captions",
@@ -97,7 +97,7 @@ def test_hf_captioner_generates_per_window(tiny_cache, clip, tmp_path):
 
     # Whisper's encoder takes 30 s: a longer window is refused, naming the limit
     from heihachi.errors import ConfigError
-    from heihachi.pipeline import build_plugin
+    from heihachi.runtime.pipeline import build_plugin
 
     os.environ["HEIHACHI_MODELS_CACHE"] = str(tiny_cache)
     try:

@@ -17,8 +17,7 @@ from click.testing import CliRunner
 from conftest import run_heihachi, write_tone
 
 from heihachi.errors import UsageError
-from heihachi.results import SegmentEmbeddings
-from heihachi.search import (
+from heihachi.index.query import (
     normalise,
     parse_categories,
     rank_segments,
@@ -27,6 +26,7 @@ from heihachi.search import (
     tags_document,
     zero_shot,
 )
+from heihachi.results import SegmentEmbeddings
 
 # --------------------------------------------------------------------------- query logic
 
@@ -72,7 +72,7 @@ def clap(tiny_cache: Path):
     """The `clap` plugin built and loaded the way the CLI does (profile=tiny)."""
     import os
 
-    from heihachi.pipeline import build_plugin
+    from heihachi.runtime.pipeline import build_plugin
 
     os.environ["HEIHACHI_MODELS_CACHE"] = str(tiny_cache)
     try:

@@ -13,7 +13,7 @@ import pytest
 from heihachi.errors import HeihachiError
 from heihachi.export import WRITERS, drums_to_midi
 from heihachi.export.midi import PPQ, gm_note
-from heihachi.patterns import analyze_patterns
+from heihachi.music.patterns import analyze_patterns
 from heihachi.results import Beats, DrumHit, DrumHits
 
 

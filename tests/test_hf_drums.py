@@ -38,7 +38,7 @@ def _hits(seconds: float, sr: int, seed: int = 0, kind: str = "click") -> tuple[
 def test_onsets_on_clean_hits(kind):
     import mir_eval
 
-    from heihachi.onsets import detect_onsets
+    from heihachi.music.onsets import detect_onsets
 
     for sr in (16_000, 44_100):
         x, truth = _hits(10.0, sr, kind=kind)
@@ -52,7 +52,7 @@ def test_onsets_on_clean_hits(kind):
 
 
 def test_onsets_of_silence_noise_and_tiny_input_are_empty_or_one():
-    from heihachi.onsets import detect_onsets
+    from heihachi.music.onsets import detect_onsets
 
     rng = np.random.default_rng(0)
     assert len(detect_onsets(np.zeros(SR), SR)) == 0

@@ -10,13 +10,7 @@ import pytest
 pytest.importorskip("faiss")
 
 from heihachi.errors import HeihachiError
-from heihachi.index import (
-    Hit,
-    IndexDimensionError,
-    IndexStoreError,
-    SemanticIndex,
-    TrackVectors,
-)
+from heihachi.index import Hit, IndexDimensionError, IndexStoreError, SemanticIndex, TrackVectors
 from heihachi.results import SegmentEmbeddings
 
 DIM = 32
@@ -36,7 +30,7 @@ def consistent(root: Path) -> None:
     """Every FAISS id has a segment row (or a tombstone) and vice versa."""
     import faiss
 
-    from heihachi.index import _export
+    from heihachi.index.structures import export_vectors as _export
 
     index = SemanticIndex(root)
     fi = index.faiss_index

@@ -21,7 +21,8 @@ import pytest
 
 pytest.importorskip("faiss")
 
-from heihachi.index import SemanticIndex, _export
+from heihachi.index import SemanticIndex
+from heihachi.index.structures import export_vectors as _export
 
 ROOT = Path(__file__).resolve().parent.parent
 DIM = 8

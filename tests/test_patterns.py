@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from heihachi.patterns import DrumPatterns, analyze_patterns
+from heihachi.music.patterns import DrumPatterns, analyze_patterns
 from heihachi.results import DrumHit, DrumHits
 
 TWO_STEP = {"kick": "x.........x.....", "snare": "....x.......x...", "hihat": "x.x.x.x.x.x.x.x."}

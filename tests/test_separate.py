@@ -149,7 +149,7 @@ def test_local_repo_bag_and_checksummed_names(tiny_cache, tmp_path):
     import yaml
     from demucs.apply import BagOfModels
 
-    from heihachi.plugins.demucs_separator import DemucsError, load_demucs
+    from heihachi.plugins.demucs_loading import DemucsError, load_demucs
 
     blob = (tiny_cache / "tiny" / "htdemucs" / "htdemucs.th").read_bytes()
     repo = tmp_path / "repo"
@@ -173,7 +173,7 @@ def test_named_model_from_legacy_checkpoints_placed_in_cache(tiny_cache, tmp_pat
     """`<cache>/demucs/<sig>-<sha>.th` (demucs' published file names) loads offline."""
     import hashlib
 
-    from heihachi.plugins.demucs_separator import load_demucs
+    from heihachi.plugins.demucs_loading import load_demucs
 
     blob = (tiny_cache / "tiny" / "htdemucs" / "htdemucs.th").read_bytes()
     legacy = tmp_path / "cache" / "demucs"
@@ -188,7 +188,7 @@ def test_unsafe_checkpoint_is_refused_unless_trusted(tmp_path):
 
     import torch
 
-    from heihachi.plugins.demucs_separator import DemucsError, load_demucs, make_tiny_htdemucs
+    from heihachi.plugins.demucs_loading import DemucsError, load_demucs, make_tiny_htdemucs
 
     path = make_tiny_htdemucs(tmp_path / "repo", name="tricky")
     package = torch.load(path, weights_only=False)
@@ -202,7 +202,7 @@ def test_unsafe_checkpoint_is_refused_unless_trusted(tmp_path):
 
 def test_named_model_offline_and_missing_says_how_to_fetch(tmp_path):
     from heihachi.errors import ModelNotFoundError
-    from heihachi.plugins.demucs_separator import load_demucs
+    from heihachi.plugins.demucs_loading import load_demucs
 
     cache = tmp_path / "cache"
     with pytest.raises(ModelNotFoundError) as e:
@@ -215,7 +215,7 @@ def test_named_model_offline_and_missing_says_how_to_fetch(tmp_path):
 
 def test_unknown_model_and_bad_segment_are_config_errors(tiny_cache, tmp_path):
     from heihachi.errors import ConfigError
-    from heihachi.plugins.demucs_separator import load_demucs
+    from heihachi.plugins.demucs_loading import load_demucs
 
     with pytest.raises(ConfigError, match="not a known demucs model"):
         load_demucs("htdemucs_nope", None, tmp_path, offline=True)
@@ -226,7 +226,7 @@ def test_unknown_model_and_bad_segment_are_config_errors(tiny_cache, tmp_path):
 def test_stems_sink_formats_abort_and_tiling(tmp_path):
     from heihachi.errors import ConfigError
     from heihachi.results import Stems
-    from heihachi.stems import StemsSink
+    from heihachi.runtime.stems import StemsSink
 
     with pytest.raises(ConfigError, match="ogg is not offered"):
         StemsSink(tmp_path, audio_format="ogg")

@@ -7,8 +7,8 @@ import io
 from pathlib import Path
 from typing import Any
 
-from heihachi.export.atomic import write_text
 from heihachi.export.grid import beat_positions, get_beats, get_hits
+from heihachi.runtime.atomic import write_text
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from heihachi.errors import HeihachiError
-from heihachi.export.atomic import atomic_path
 from heihachi.export.grid import beat_positions, get_beats, get_hits
+from heihachi.runtime.atomic import atomic_path
 
 
 def _import_jams() -> Any:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from heihachi.export.atomic import write_text
 from heihachi.export.grid import beat_positions, get_beats, get_hits
+from heihachi.runtime.atomic import write_text
 
 
 def label_lines(results: dict[str, Any]) -> list[tuple[float, float, str]]:

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from heihachi.export.atomic import atomic_path
 from heihachi.export.grid import get_beats, get_hits
 from heihachi.results import DrumHit
+from heihachi.runtime.atomic import atomic_path
 
 PPQ = 480
 DRUM_CHANNEL = 9  # MIDI channel 10, zero-based

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from heihachi.export.atomic import atomic_path
 from heihachi.results import DRUM_CLASSES, Beats, DrumHits
+from heihachi.runtime.atomic import atomic_path
 
 COLOURS = {"kick": "#d62728", "snare": "#1f77b4", "hihat": "#2ca02c", "tom": "#9467bd",
            "cymbal": "#ff7f0e"}

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from heihachi.export.atomic import write_text
 from heihachi.export.grid import beat_positions, get_beats, get_hits
 from heihachi.results import DRUM_CLASSES
+from heihachi.runtime.atomic import write_text
 
 _CSS = """
 body{font:13px system-ui,sans-serif;margin:0;background:#111;color:#ddd}

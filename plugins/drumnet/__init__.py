@@ -1,24 +1,20 @@
-"""drumnet: the project's own drum transcription + beat activation model.
+"""drumnet: the project's own drum transcription + beat activation model (inference only).
 
-A small CRNN (log-mel frontend inside the module) trained offline on renders of the real
-Hydrogen drum samples shipped by Debian's ``hydrogen-drumkits`` / ``hydrogen-data``.
-Outputs per 10 ms frame: onset probabilities for kick, snare, hihat, tom, cymbal; beat and
-downbeat probabilities; velocities.  Import-light: torch/numpy load in the submodules.
+A small CRNN (log-mel frontend inside the module) trained offline on renders of real
+drum recordings. Outputs per 10 ms frame: onset probabilities for kick, snare, hihat,
+tom, cymbal; beat and downbeat probabilities; velocities. Import-light: torch/numpy
+load in the submodules.
 
 - ``model.load_drumnet(path)`` / ``model.make_tiny(path)``
 - ``decode.activations_to_hits(onsets, velocity, fps, thresholds)``
-- ``render.render_validation_set(n_clips, seed)`` / ``kits.validation_kits()``
-- training: ``python -m heihachi.plugins.drumnet.train --out models_cache/heihachi/drumnet-v1``
+
+Rendering and training live outside the installed package, in the repository's
+``heihachi_train.drumnet`` (``python -m heihachi_train.drumnet.train --out DIR``),
+so the wheel carries only the model, its decoder and the shipped weights.
 """
 
 CLASSES = ("kick", "snare", "hihat", "tom", "cymbal")
 MODEL_ID = "heihachi/drumnet-v1"
-
-
-def validation_kits() -> list[str]:
-    from .kits import validation_kits as _vk
-
-    return _vk()
 
 
 def load_drumnet(path, device="cpu"):

@@ -102,7 +102,7 @@ def activations_to_hits(
 def activations_to_beats(beats: np.ndarray, fps: float, threshold: float = 0.5,
                          min_gap_s: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
     """Simple peak picking of the beat / downbeat activations ``[frames, 2]`` (a proper
-    tempo-aware decoder lives in ``heihachi.beat_decoding``)."""
+    tempo-aware decoder lives in ``heihachi.music.beat_decoding``)."""
     b = pick_peaks(beats[:, 0], threshold, fps, min_gap_s=min_gap_s, window=3)
     d = pick_peaks(beats[:, 1], threshold, fps, min_gap_s=min_gap_s * 4, window=3)
     return b / fps, d / fps

@@ -123,7 +123,7 @@ class StemsSink:
 
         import soundfile as sf
 
-        from heihachi.outputs import TMP_PREFIX, remove_stale_temp_files
+        from heihachi.runtime.atomic import TMP_PREFIX, remove_stale_temp_files
 
         self.sources = list(part.stems)
         names = self.keep or self.sources
@@ -196,3 +196,16 @@ class StemsSink:
         for tmp in self.temps.values():
             tmp.unlink(missing_ok=True)
         self.temps.clear()
+
+
+def open_sink(result: Result, track_dir: Path, options: Any) -> Any:
+    """The sink that streams ``result``'s type to disk, or None (stitched in memory).
+
+    Stems go to ``<track>/stems/<stem>.<wav|flac>``; any other result type may stream
+    through its own :meth:`~heihachi.results.Result.open_sink`.
+    """
+    if isinstance(result, Stems):
+        return StemsSink(track_dir / "stems", stems=getattr(options, "stems", None),
+                         audio_format=getattr(options, "audio_format", "wav"),
+                         audio_subtype=getattr(options, "audio_subtype", "float"))
+    return type(result).open_sink(track_dir, options)

@@ -9,7 +9,6 @@ queries the same way without being told again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +21,6 @@ from heihachi.results import Embeddings, SegmentEmbeddings
 
 EMBEDDER_FILE = "embedder.json"
 WORK_DIR = "work"
-
-
-def content_hash(path: Path) -> str:
-    """sha256 of the file's bytes: an unchanged file is a no-op to re-add."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def pool_segments(frames: np.ndarray, stamps: np.ndarray, window_s: float, hop_s: float,
@@ -72,7 +65,7 @@ class Embedder:
         return cls(cfg.index.embedder, list(overrides), cfg.index.window_s, cfg.index.hop_s)
 
     def record(self, index_dir: Path) -> None:
-        from heihachi.outputs import atomic_write_json
+        from heihachi.runtime.atomic import atomic_write_json
 
         path = index_dir / EMBEDDER_FILE
         if not path.is_file():
@@ -82,7 +75,7 @@ class Embedder:
     def embed_files(self, inputs: list[str], work: Path, progress: bool = True
                     ) -> tuple[dict[str, SegmentEmbeddings], Any, Any]:
         """Embed ``inputs`` (reusing finished work in ``work``); returns vectors per path."""
-        from heihachi.pipeline import run_task
+        from heihachi.runtime.pipeline import run_task
 
         summary = run_task(self.kind, inputs, self.overrides, output=str(work),
                            progress=progress)
@@ -105,7 +98,7 @@ class Embedder:
 
     def plugin(self) -> Any:
         """The loaded plugin (for text queries)."""
-        from heihachi.pipeline import build_plugin
+        from heihachi.runtime.pipeline import build_plugin
 
         _cfg, plugin = build_plugin(self.kind, self.overrides)
         plugin.load()
@@ -113,7 +106,7 @@ class Embedder:
 
 
 def open_index(index_dir: Path, cfg: Any) -> Any:
-    from heihachi.index import SemanticIndex
+    from heihachi.index.semantic import SemanticIndex
 
     return SemanticIndex(index_dir, kind=cfg.index.kind, nprobe=cfg.index.nprobe,
                          ef_search=cfg.index.ef_search)
@@ -123,8 +116,8 @@ def add(index_dir: Path, inputs: list[str], overrides: list[str], progress: bool
         ) -> dict[str, Any]:
     """Embed and index ``inputs``; unchanged files are skipped by content hash."""
     from heihachi.config import compose
-    from heihachi.index import TrackVectors
-    from heihachi.outputs import expand_inputs
+    from heihachi.index.semantic import TrackVectors
+    from heihachi.runtime.inputs import content_hash, expand_inputs
 
     cfg, _ = compose(overrides)
     embedder = Embedder.from_index(index_dir, cfg, overrides)
@@ -161,14 +154,14 @@ def add(index_dir: Path, inputs: list[str], overrides: list[str], progress: bool
 
 
 def _built(embedder: Embedder) -> tuple[Any, Any]:
-    from heihachi.pipeline import build_plugin
+    from heihachi.runtime.pipeline import build_plugin
 
     return build_plugin(embedder.kind, embedder.overrides)
 
 
 def _identity(plugin: Any, embedder: Embedder) -> tuple[str, str]:
-    from heihachi.outputs import config_hash
-    from heihachi.runtime import plugin_config_dict
+    from heihachi.runtime.outputs import config_hash
+    from heihachi.runtime.runner import plugin_config_dict
 
     ident = {"plugin": plugin.name, "config": plugin_config_dict(plugin),
              "window_s": embedder.window_s, "hop_s": embedder.hop_s}
@@ -201,7 +194,7 @@ def search_audio(index_dir: Path, path: str, k: int, per_track: bool,
     import tempfile
 
     from heihachi.config import compose
-    from heihachi.index import Hit
+    from heihachi.index.semantic import Hit
 
     cfg, _ = compose(overrides)
     if not (index_dir / EMBEDDER_FILE).is_file():

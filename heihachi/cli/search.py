@@ -14,9 +14,8 @@ from typing import Any
 
 import click
 
+from heihachi.cli.common import EXIT_OK, EXIT_SOME_FAILED
 from heihachi.errors import UsageError
-
-EXIT_OK, EXIT_SOME_FAILED = 0, 1
 
 _COMMON_HELP = """Trailing KEY=VALUE arguments are Hydra overrides, e.g. `similarity=clap`,
 `similarity.model=laion/clap-htsat-unfused`, `similarity.hop_s=5`, `profile=tiny`.
@@ -46,8 +45,8 @@ def embed_collection(inputs: list[str], overrides: list[str], output: str | None
     import numpy as np
 
     from heihachi.config import compose
-    from heihachi.pipeline import run_task
     from heihachi.results import SegmentEmbeddings
+    from heihachi.runtime.pipeline import run_task
 
     collected: dict[str, Any] = {}
 
@@ -72,7 +71,7 @@ def embed_collection(inputs: list[str], overrides: list[str], output: str | None
 
 def _text_plugin(overrides: list[str]) -> Any:
     """The configured similarity plugin, loaded (reusing weights the runtime loaded)."""
-    from heihachi.pipeline import build_plugin
+    from heihachi.runtime.pipeline import build_plugin
 
     _cfg, plugin = build_plugin("similarity", overrides)
     plugin.load()
@@ -88,7 +87,7 @@ def _query_audio_vector(query_audio: str, summary: Any, segments: dict[str, Any]
     """
     from pathlib import Path
 
-    from heihachi.search import scene_vector
+    from heihachi.index.query import scene_vector
 
     wanted = Path(query_audio).resolve()
     for e in summary.entries:
@@ -123,10 +122,10 @@ def _query_audio_vector(query_audio: str, summary: Any, segments: dict[str, Any]
 def similarity_command(args: tuple[str, ...], output: str | None, overwrite: bool,
                        quiet: bool, query: str | None, query_audio: str | None, mode: str,
                        k: int, as_json: bool) -> None:
-    from heihachi.cli import _clock, _report, _split_args
-    from heihachi.search import rank_segments, rank_tracks
+    from heihachi.cli.common import clock, report, split_args
+    from heihachi.index.query import rank_segments, rank_tracks
 
-    inputs, overrides = _split_args(args)
+    inputs, overrides = split_args(args)
     if not inputs:
         raise UsageError("hf similarity: give at least one audio file or directory")
     if query is not None and query_audio is not None:
@@ -136,7 +135,7 @@ def similarity_command(args: tuple[str, ...], output: str | None, overwrite: boo
     if k < 1:
         raise UsageError(f"hf similarity: --k={k}: must be >= 1")
     summary, segments, out = embed_collection(inputs, overrides, output, overwrite, quiet)
-    _report(summary, output)
+    report(summary, output)
     if query is None and query_audio is None:
         sys.exit(EXIT_SOME_FAILED if summary.failed else EXIT_OK)
     if query_audio is not None:
@@ -151,12 +150,12 @@ def similarity_command(args: tuple[str, ...], output: str | None, overwrite: boo
     else:
         from rich.table import Table
 
-        from heihachi.cli import table_console
+        from heihachi.cli.common import table_console
 
         title = f"query: {query!r}" if query is not None else f"like: {query_audio}"
         table = Table("#", "track", "start", "end", "score", title=title)
         for i, r in enumerate(rows, 1):
-            table.add_row(str(i), r["track"], _clock(r["start"]), _clock(r["end"]),
+            table.add_row(str(i), r["track"], clock(r["start"]), clock(r["end"]),
                           f"{r['score']:.3f}")
         table_console().print(table)
     sys.exit(EXIT_SOME_FAILED if summary.failed else EXIT_OK)
@@ -179,9 +178,8 @@ OUT/<track>/tags.json.
 @click.option("--json", "as_json", is_flag=True, help="Print the tags of every file as JSON.")
 def tag_command(args: tuple[str, ...], output: str | None, overwrite: bool, quiet: bool,
                 categories: str, prompt: str, as_json: bool) -> None:
-    from heihachi.cli import _report, _split_args
-    from heihachi.outputs import atomic_write_json
-    from heihachi.search import (
+    from heihachi.cli.common import report, split_args
+    from heihachi.index.query import (
         TAGS_SCHEMA,
         parse_categories,
         prompts,
@@ -189,14 +187,15 @@ def tag_command(args: tuple[str, ...], output: str | None, overwrite: bool, quie
         tags_document,
         zero_shot,
     )
+    from heihachi.runtime.atomic import atomic_write_json
 
-    inputs, overrides = _split_args(args)
+    inputs, overrides = split_args(args)
     if not inputs:
         raise UsageError("hf tag: give at least one audio file or directory")
     cats = parse_categories(categories)
     texts = {c: prompts(labels, prompt) for c, labels in cats.items()}
     summary, segments, out = embed_collection(inputs, overrides, output, overwrite, quiet)
-    _report(summary, output)
+    report(summary, output)
     plugin = _text_plugin(overrides)
     label_vectors = {c: plugin.embed_text(t) for c, t in texts.items()}
     scale = float(getattr(plugin, "logit_scale", 1.0 / 0.07))
@@ -215,7 +214,7 @@ def tag_command(args: tuple[str, ...], output: str | None, overwrite: bool, quie
     else:
         from rich.table import Table
 
-        from heihachi.cli import table_console
+        from heihachi.cli.common import table_console
 
         table = Table("track", *cats)
         for doc in docs:

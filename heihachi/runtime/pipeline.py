@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from heihachi.errors import ConfigError
-from heihachi.outputs import Summary, expand_inputs
+from heihachi.runtime.inputs import expand_inputs
+from heihachi.runtime.outputs import Summary
 
 
 def build_plugin(kind: str, overrides: list[str], config_dirs: list[str] | None = None
@@ -33,8 +34,9 @@ def write_exports(track_dir: Path, result: Any, track: Any, options: Any,
                   envelope: dict[str, Any]) -> list[Path]:
     """Beats found with drum hits (beats.json) and the formats in ``output.formats``."""
     from heihachi.export import WRITERS
-    from heihachi.outputs import atomic_write_json, source_fingerprint
     from heihachi.results import Beats, DrumHits
+    from heihachi.runtime.atomic import atomic_write_json
+    from heihachi.runtime.inputs import source_fingerprint
 
     written: list[Path] = []
     results: dict[str, Any] = {}
@@ -60,11 +62,12 @@ def run_task(kind: str, inputs: list[str], overrides: list[str], *,
              extra_writers: list[Callable[..., list[Path]]] | None = None,
              on_result: Callable[..., None] | None = None) -> Summary:
     """Run the ``kind`` plugin chosen by the config over ``inputs``; returns the summary."""
-    from heihachi.runtime import Runner, RunOptions, place, shutdown
+    from heihachi.runtime.placement import place, shutdown
+    from heihachi.runtime.runner import Runner, RunOptions
 
     cfg, plugin = build_plugin(kind, overrides, config_dirs)
     if kind == "separator":  # a bad format/subtype pair is a usage error, not N file errors
-        from heihachi.stems import check_audio_output
+        from heihachi.runtime.stems import check_audio_output
 
         check_audio_output(cfg.output.audio_format, cfg.output.audio_subtype)
     paths = expand_inputs(inputs)
@@ -95,9 +98,9 @@ def write_patterns(track_dir: Path, track_name: str) -> Any:
 
     import numpy as np
 
-    from heihachi.outputs import atomic_write_json
-    from heihachi.patterns import analyze_patterns
+    from heihachi.music.patterns import analyze_patterns
     from heihachi.results import DrumHit
+    from heihachi.runtime.atomic import atomic_write_json
 
     drums = json.loads((track_dir / "drums.json").read_text())
     beats_path = track_dir / "beats.json"

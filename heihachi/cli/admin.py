@@ -1,0 +1,122 @@
+"""``plugins`` and ``models``: what is installed, and the weights in the models cache."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from heihachi.cli.common import EXIT_OK, EXIT_SOME_FAILED, table_console
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+def plugins_cmd(as_json: bool) -> None:
+    """List installed plugins: kind, name, package, version, default model."""
+    from heihachi.registry import get_registry
+
+    rows = [p.to_json() for p in get_registry().all()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table("kind", "name", "package", "version", "default model", "rate", "window")
+    for r in rows:
+        table.add_row(r["kind"], r["name"], r["package"], r["version"],
+                      r["default_model"] or "-", str(r["sample_rate"]),
+                      f"{r['window_s']} s" if r["window_s"] else "whole file")
+    table_console().print(table)
+
+
+@click.group("models")
+def models_group() -> None:
+    """Manage model weights in the models cache."""
+
+
+def _cache(cache_dir: str | None) -> Any:
+    from pathlib import Path
+
+    from heihachi.models import default_cache_dir
+
+    return Path(cache_dir) if cache_dir else default_cache_dir()
+
+
+_cache_option = click.option("--cache-dir", type=click.Path(file_okay=False),
+                             help="Models cache (default: $HEIHACHI_MODELS_CACHE or "
+                                  "models_cache/).")
+
+
+@models_group.command("list")
+@_cache_option
+@click.option("--json", "as_json", is_flag=True)
+def models_list(cache_dir: str | None, as_json: bool) -> None:
+    """List models in the cache."""
+    from heihachi.models import list_cached
+
+    rows = list_cached(_cache(cache_dir))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"no models in {_cache(cache_dir)}")
+    for r in rows:
+        click.echo(f"{r['id']:<45} {r['kind']:<6} {r['size']:>8}  {r['path']}")
+
+
+@models_group.command("fetch")
+@click.argument("model_id")
+@_cache_option
+@click.option("--revision", help="Branch, tag or commit (hub ids).")
+def models_fetch(model_id: str, cache_dir: str | None, revision: str | None) -> None:
+    """Download MODEL_ID into the cache: a plugin's own model name (final0, htdemucs, ...)
+    or a Hugging Face hub id (owner/name)."""
+    from heihachi.models import resolve
+    from heihachi.registry import get_registry
+
+    cache = _cache(cache_dir)
+    if "/" not in model_id:
+        for info in get_registry().all():
+            path = info.cls.fetch_model(model_id, cache)
+            if path is not None:
+                click.echo(f"{info.kind}/{info.name}: {path}")
+                return
+    path = resolve(model_id, cache, offline=False, revision=revision)
+    click.echo(str(path))
+
+
+@models_group.command("verify")
+@_cache_option
+def models_verify(cache_dir: str | None) -> None:
+    """Check every cached model's weight files load safely (exit 1 if any is broken)."""
+    from pathlib import Path
+
+    from heihachi.models import list_cached, verify
+
+    bad = 0
+    for r in list_cached(_cache(cache_dir)):
+        problems = verify(Path(r["path"]))
+        click.echo(f"{'ok' if not problems else 'BROKEN':<7} {r['id']}")
+        for p in problems:
+            click.echo(f"        {p}")
+        bad += bool(problems)
+    sys.exit(EXIT_SOME_FAILED if bad else EXIT_OK)
+
+
+@models_group.command("make-tiny")
+@_cache_option
+def models_make_tiny(cache_dir: str | None) -> None:
+    """Write tiny random-weight models of every built-in architecture to <cache>/tiny/."""
+    from heihachi.registry import get_registry
+
+    cache = _cache(cache_dir)
+    done: set[Any] = set()
+    for info in get_registry().all():
+        maker = getattr(info.cls, "make_tiny", None)
+        if maker is None or getattr(maker, "__func__", maker) in done:
+            continue
+        done.add(getattr(maker, "__func__", maker))
+        for path in maker(cache):
+            click.echo(f"{info.kind}/{info.name}: {path}")

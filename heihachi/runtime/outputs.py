@@ -1,0 +1,123 @@
+"""Where results go on disk, and how a rerun knows what is done.
+
+Layout: ``OUT/<track>/<task>.json`` (+ ``<task>.npz``) and ``OUT/summary.json``.
+Every file is written atomically (:mod:`heihachi.runtime.atomic`), so a killed run
+never leaves a partial file under a real name. The JSON document is written last:
+it is the commit marker a rerun checks (same config hash, same source size and
+mtime) to skip work already done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from heihachi.results import Result
+from heihachi.runtime.atomic import atomic_save_npz, atomic_write_json, remove_stale_temp_files
+from heihachi.runtime.inputs import Track, source_fingerprint
+
+
+def config_hash(doc: dict[str, Any]) -> str:
+    """A short stable hash of the settings that change a result."""
+    blob = json.dumps(doc, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def is_done(track: Track, out: Path, task: str, chash: str) -> bool:
+    """True when ``<task>.json`` exists for this config hash and the unchanged source."""
+    doc_path = track.dir(out) / f"{task}.json"
+    try:
+        doc = json.loads(doc_path.read_text())
+        return (doc.get("config_hash") == chash and doc.get("path") == str(track.path)
+                and doc.get("source") == source_fingerprint(track.path))
+    except (OSError, ValueError):
+        return False
+
+
+def write_result(track: Track, out: Path, result: Result, envelope: dict[str, Any],
+                 extra_writers: list[Callable[[Path, Result, Track], list[Path]]] = ()
+                 ) -> list[Path]:
+    """Write one file's result: arrays, then extra formats, then the JSON commit marker."""
+    tdir = track.dir(out)
+    remove_stale_temp_files(tdir)
+    written = []
+    arrays = result.arrays()
+    if arrays:
+        written.append(atomic_save_npz(tdir / f"{result.task}.npz", arrays))
+    for writer in extra_writers:
+        written.extend(writer(tdir, result, track))
+    doc = {"schema": result.schema, "track": track.name, "path": str(track.path),
+           **envelope, "source": source_fingerprint(track.path), **result.to_json()}
+    written.append(atomic_write_json(tdir / f"{result.task}.json", doc))
+    return written
+
+
+@dataclass
+class SummaryEntry:
+    path: str
+    status: str  # ok | failed | skipped
+    error: str | None = None
+    seconds: float = 0.0
+    track: str | None = None
+    duration: float | None = None
+    rank: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "status": self.status, "error": self.error,
+                "seconds": round(self.seconds, 3), "track": self.track,
+                "duration": round(self.duration, 3) if self.duration is not None else None,
+                "rank": self.rank}
+
+
+@dataclass
+class Summary:
+    task: str
+    plugin: str
+    entries: list[SummaryEntry] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+
+    @property
+    def failed(self) -> int:
+        return sum(e.status == "failed" for e in self.entries)
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(e.status == s for e in self.entries) for s in ("ok", "failed", "skipped")}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": "heihachi.summary/1", "task": self.task, "plugin": self.plugin,
+                "counts": self.counts(), "seconds": round(time.time() - self.started, 3),
+                "files": [e.to_json() for e in self.entries]}
+
+
+def merge_rank_summaries(summary: Summary, out: Path, placement: Any) -> Summary:
+    """Every rank writes its part; rank 0 merges them into ``OUT/summary.json``.
+
+    With one process this just writes the summary. Every rank returns the merged one.
+    """
+    pl = placement
+    out.mkdir(parents=True, exist_ok=True)
+    if pl.world_size == 1:
+        summary.entries.sort(key=lambda e: e.path)
+        atomic_write_json(out / "summary.json", summary.to_json())
+        return summary
+    part = out / f".summary.rank{pl.rank}.json"
+    atomic_write_json(part, [e.to_json() for e in summary.entries])
+    pl.state.wait_for_everyone()
+    if pl.is_main:
+        entries = []
+        for r in range(pl.world_size):
+            p = out / f".summary.rank{r}.json"
+            entries.extend(SummaryEntry(**d) for d in json.loads(p.read_text()))
+            p.unlink()
+        summary.entries = sorted(entries, key=lambda e: e.path)
+        atomic_write_json(out / "summary.json", summary.to_json())
+    pl.state.wait_for_everyone()
+    if not pl.is_main:
+        files = json.loads((out / "summary.json").read_text())["files"]
+        summary = Summary(summary.task, summary.plugin, [SummaryEntry(**d) for d in files])
+    return summary

@@ -1,0 +1,14 @@
+"""Rendering and training of drumnet (the model itself lives in ``heihachi.plugins.drumnet``).
+
+- ``kits``: the Hydrogen kits, mapped sample by sample to classes; train/validation split
+- ``soundfonts``: General MIDI SoundFont kits rendered one hit at a time with fluidsynth
+- ``synth``: synthesised drum-machine voices
+- ``render``: training and validation clips with exact annotations
+- ``train``: ``python -m heihachi_train.drumnet.train --out models_cache/heihachi/drumnet-v1``
+"""
+
+
+def validation_kits() -> list[str]:
+    from .kits import validation_kits as _vk
+
+    return _vk()

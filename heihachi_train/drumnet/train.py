@@ -1,0 +1,371 @@
+"""Train drumnet on renders of the Hydrogen drumkits.
+
+    python -m heihachi_train.drumnet.train --out models_cache/heihachi/drumnet-v1
+
+Renders a deterministic training set from the training kits (cached in RAM), trains the
+CRNN with fixed seeds on CPU, tunes per-class peak-picking thresholds on one rendered
+validation set of the held-out kits and reports onset / beat F-measures on a second,
+independent validation set of the same held-out kits.  Writes ``config.json``,
+``model.safetensors`` and ``metrics.json`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from heihachi.plugins.drumnet.decode import activations_to_hits
+
+from . import kits as kits_mod
+from .card import write_model_card
+from .evaluate import (
+    TEST_SEED,
+    TUNE_SEED,
+    evaluate,
+    run_model,
+    tune_beat_threshold,
+    tune_peak_picking,
+)
+from .soundfonts import expand_kits
+
+CLASSES = kits_mod.CLASSES
+
+
+def frame_targets(ann: dict, n_frames: int, fps: float):
+    on = np.zeros((n_frames, 5), np.float32)
+    vel = np.zeros((n_frames, 5), np.float32)
+    vmask = np.zeros((n_frames, 5), np.float32)
+    bt = np.zeros((n_frames, 2), np.float32)
+    for t, cls, v in ann["hits"]:
+        k = CLASSES.index(cls)
+        i = int(round(t * fps))  # noqa: RUF046
+        for d, val in ((-1, 0.5), (1, 0.5), (0, 1.0)):
+            j = i + d
+            if 0 <= j < n_frames:
+                on[j, k] = max(on[j, k], val)
+        if 0 <= i < n_frames:
+            vel[i, k] = max(vel[i, k], v)
+            vmask[i, k] = 1.0
+    for col, key in ((0, "beats"), (1, "downbeats")):
+        for t in ann[key]:
+            i = int(round(t * fps))  # noqa: RUF046
+            for d, val in ((-2, 0.25), (2, 0.25), (-1, 0.5), (1, 0.5), (0, 1.0)):
+                j = i + d
+                if 0 <= j < n_frames:
+                    bt[j, col] = max(bt[j, col], val)
+    return on, vel, vmask, bt
+
+
+# model-config keys settable from the command line, each by the flag of the same name
+# (gru_hidden <- --gru-hidden); --eval-only writes back the ones a model departs in
+ARCH_KEYS = ("channels", "proj", "gru_hidden", "n_fft", "mel_scale")
+
+
+#: The recipe flags that ``--eval-only`` reads back from metrics.json to rebuild the
+#: training command, in the card's order: (flag, argparse dest, metrics key, value when
+#: the key is missing, i.e. the model predates the flag).  A new recipe flag goes here.
+RECIPE_FLAGS: tuple[tuple[str, str, str, Any], ...] = (
+    ("--seed", "seed", "seed", 0),
+    ("--batch", "batch", "batch", 12),
+    ("--clip-s", "clip_s", "clip_s", 4.0),
+    ("--lr", "lr", "lr", 2e-3),
+    ("--sample-aug", "sample_aug", "sample_aug_p", 0.0),
+    ("--synth", "synth", "synth_p", 0.0),
+    ("--role-swap", "role_swap", "role_swap_p", 0.0),
+    ("--pos-weight", "pos_weight", "pos_weight", {}),
+    ("--lofi", "lofi", "lofi_p", 0.0),
+    ("--lofi-classes", "lofi_classes", "lofi_classes", []),
+    ("--extra-kits", "extra_kits", "extra_kits_arg", ""),
+    ("--extra-classes", "extra_classes", "extra_classes", []),
+)
+
+
+def _flag_text(value: Any) -> str:
+    """A metrics.json or model-config value as its command-line flag takes it
+    (``{"tom": 2.0}`` -> ``tom=2``, ``[8, 16, 32]`` -> ``8,16,32``)."""
+    if isinstance(value, dict):
+        return ",".join(f"{c}={w:g}" for c, w in value.items())
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def parse_classes(flag: str, spec: str) -> tuple[str, ...]:
+    """``"tom,cymbal"`` -> ``("tom", "cymbal")`` (duplicates dropped); an unknown class
+    exits naming ``flag`` and the valid classes."""
+    out = tuple(dict.fromkeys(c.strip() for c in spec.split(",") if c.strip()))
+    bad = [c for c in out if c not in CLASSES]
+    if bad:
+        raise SystemExit(f"{flag}: unknown class(es) {bad}; choose from {CLASSES}")
+    return out
+
+
+def _extra_kit_plan(extra_kits: str, extra_classes: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The SoundFont kits named by ``--extra-kits`` and the classes named by
+    ``--extra-classes`` (empty: the extra kits join the Hydrogen ones as main kits;
+    otherwise they only lend those classes).  Bad values exit with the flag named."""
+    try:
+        extra = expand_kits(extra_kits)
+    except ValueError as e:
+        raise SystemExit(f"--extra-kits: {e}") from None
+    lend = parse_classes("--extra-classes", extra_classes)
+    if lend and not extra:
+        raise SystemExit("--extra-classes needs --extra-kits")
+    return extra, lend
+
+
+def parse_pos_weight(spec: str) -> dict[str, float]:
+    """``"tom=3,cymbal=2"`` -> ``{"tom": 3.0, "cymbal": 2.0}``; unknown classes are an error."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        cls, _, w = part.partition("=")
+        if cls not in CLASSES or not w:
+            raise SystemExit(f"--pos-weight: expected CLASS=WEIGHT with CLASS in {CLASSES}, "
+                             f"got {part!r}")
+        out[cls] = float(w)
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--batch", type=int, default=12)
+    ap.add_argument("--clip-s", type=float, default=4.0)
+    ap.add_argument("--n-train", type=int, default=None, help="rendered training clips")
+    ap.add_argument("--n-val", type=int, default=None, help="validation clips (each set)")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--sample-aug", type=float, default=0.5,
+                    help="probability per class and clip of re-pitching/damping/tilting "
+                         "the training one-shots (0 disables)")
+    ap.add_argument("--synth", type=float, default=0.0,
+                    help="probability per class and clip of playing that class on "
+                         "synthesised drum-machine voices (synth.py) instead of the kit")
+    ap.add_argument("--lofi", type=float, default=0.0,
+                    help="probability per class and clip of playing that class through a "
+                         "sampler emulation (6-22 kHz hold, 4-12 bits; render.lofi_sample)")
+    ap.add_argument("--lofi-classes", type=str, default="",
+                    help="with --lofi: only these classes (e.g. kick,snare); default all")
+    ap.add_argument("--role-swap", type=float, default=0.0,
+                    help="fraction of training clips in which kick/tom or snare/tom swap "
+                         "parts (render.swap_roles)")
+    ap.add_argument("--extra-kits", type=str, default="",
+                    help="training kits added to the Hydrogen ones, from Debian's GM "
+                         "SoundFonts (soundfonts.py): groups fluidr3, timgm6mb or kit names, "
+                         "comma-separated")
+    ap.add_argument("--extra-classes", type=str, default="",
+                    help="with --extra-kits: the extra kits only lend these classes "
+                         "(e.g. tom,cymbal; each with probability 0.5 per clip) and are "
+                         "never a clip's main kit")
+    ap.add_argument("--pos-weight", type=str, default="",
+                    help="onset-loss weight of positive frames per class, e.g. tom=3,cymbal=2")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1 is fastest on a shared 2-core machine)")
+    ap.add_argument("--tiny", action="store_true", help="minimal width (tests)")
+    ap.add_argument("--channels", type=str, default=None, help="conv widths, e.g. 8,16,32")
+    ap.add_argument("--proj", type=int, default=None)
+    ap.add_argument("--gru-hidden", type=int, default=None)
+    ap.add_argument("--n-fft", type=int, default=None, help="STFT size of the mel frontend")
+    ap.add_argument("--mel-scale", choices=("slaney", "htk"), default=None,
+                    help="mel scale of the frontend (htk: finer bands below 1 kHz)")
+    ap.add_argument("--eval-only", action="store_true",
+                    help="skip training: re-tune thresholds and re-measure the model in --out")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from heihachi.plugins.drumnet.model import DEFAULT_CONFIG, TINY_OVERRIDES, build, n_params
+
+    from . import render
+
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    smoke = args.steps < 50
+    n_train = args.n_train or (48 if smoke else max(512, min(4000, args.steps * 2)))
+    n_val = args.n_val or (4 if smoke else 100)
+    t0 = time.time()
+
+    def log(*a):
+        print(f"[{time.time() - t0:7.1f}s]", *a, flush=True)
+
+    if args.eval_only:
+        from heihachi.plugins.drumnet.model import load_drumnet
+
+        model = load_drumnet(args.out)
+        old = json.loads((args.out / "metrics.json").read_text())
+        n_train, train_s = old["n_train"], old["train_time_s"]
+        args.steps = old["steps"]
+        argv = ["--out", str(args.out), "--steps", str(args.steps), "--n-train", str(n_train)]
+        for flag, dest, key, missing in RECIPE_FLAGS:
+            value = _flag_text(old.get(key, missing))
+            setattr(args, dest, type(ap.get_default(dest))(value))
+            if value != _flag_text(ap.get_default(dest)):
+                argv += [flag, value]
+        for key in ARCH_KEYS:
+            value = _flag_text(model.config[key])
+            if value != _flag_text(DEFAULT_CONFIG[key]):
+                argv += ["--" + key.replace("_", "-"), value]
+        extra, lend_classes = _extra_kit_plan(args.extra_kits, args.extra_classes)
+        return _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
+                                  extra, lend_classes)
+
+    extra, lend_classes = _extra_kit_plan(args.extra_kits, args.extra_classes)
+    lofi_classes = parse_classes("--lofi-classes", args.lofi_classes)
+    if lofi_classes and not args.lofi:
+        raise SystemExit("--lofi-classes needs --lofi P > 0")
+    cfg = dict(DEFAULT_CONFIG)
+    if args.tiny:
+        cfg.update(TINY_OVERRIDES)
+    for key in ARCH_KEYS:
+        value = getattr(args, key)
+        if value:
+            cfg[key] = [int(c) for c in value.split(",")] if key == "channels" else value
+    model = build(cfg)
+    fps = model.fps
+    # lending extra kits never play a clip's main kit; otherwise they join the main kits
+    lenders = extra if lend_classes else ()
+    train_kits = kits_mod.TRAIN_KITS if lend_classes else (*kits_mod.TRAIN_KITS, *extra)
+    log(f"drumnet: {n_params(model)} parameters; rendering {n_train} training clips "
+        f"of {args.clip_s}s from {len(train_kits)} kits"
+        + (f" ({', '.join(lend_classes)} also from {len(lenders)} lender kits)"
+           if lenders else ""))
+    train = render.render_set(n_train, 10_000 + args.seed, train_kits,
+                              duration=args.clip_s, sample_aug_p=args.sample_aug,
+                              synth_p=args.synth, role_swap_p=args.role_swap,
+                              lofi_p=args.lofi, lofi_classes=lofi_classes,
+                              lenders=lenders, lend_classes=lend_classes)
+    n_samp = int(args.clip_s * render.SR)
+    n_frames = n_samp // model.hop_length + 1
+    X = np.stack([c[0][:n_samp] for c in train]).astype(np.float32)
+    T = [frame_targets(c[2], n_frames, fps) for c in train]
+    ON = np.stack([t[0] for t in T])
+    VEL = np.stack([t[1] for t in T])
+    VM = np.stack([t[2] for t in T])
+    BT = np.stack([t[3] for t in T])
+    del train, T
+    log(f"rendered training set: {X.shape}, {X.nbytes / 1e6:.0f} MB")
+
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=max(1, args.steps),
+                                                pct_start=0.1)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    pos_w = parse_pos_weight(args.pos_weight)
+    pos_w_t = torch.tensor([pos_w.get(c, 1.0) for c in CLASSES]) if pos_w else None
+    gen = np.random.default_rng(args.seed)
+    model.train()
+    run = None
+    for step in range(1, args.steps + 1):
+        idx = gen.choice(len(X), size=min(args.batch, len(X)), replace=False)
+        gains = 10 ** (gen.uniform(-12, 6, size=(len(idx), 1)) / 20).astype(np.float32)
+        x = torch.from_numpy(X[idx] * gains)
+        out = model.forward_logits(x)
+        on, bt = torch.from_numpy(ON[idx]), torch.from_numpy(BT[idx])
+        vel, vm = torch.from_numpy(VEL[idx]), torch.from_numpy(VM[idx])
+        l_on = bce(out["onsets"], on, pos_weight=pos_w_t)
+        l_bt = bce(out["beats"], bt)
+        l_vel = ((torch.sigmoid(out["velocity"]) - vel) ** 2 * vm).sum() / vm.sum().clamp(min=1)
+        loss = l_on * 2.0 + l_bt + l_vel
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        vals = np.array([loss.item(), l_on.item(), l_bt.item(), l_vel.item()])
+        run = vals if run is None else 0.98 * run + 0.02 * vals
+        if step % 50 == 0 or step == args.steps or step <= 3:
+            log(f"step {step}/{args.steps} loss {run[0]:.4f} onset {run[1]:.4f} "
+                f"beat {run[2]:.4f} vel {run[3]:.4f}")
+    train_s = time.time() - t0
+    del X, ON, VEL, VM, BT
+    return _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
+                              extra, lend_classes)
+
+
+def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
+                       extra: tuple[str, ...], lend_classes: tuple[str, ...]) -> dict:
+    import torch
+
+    from heihachi.plugins.drumnet.model import n_params, save_drumnet
+
+    from . import render
+
+    fps = model.fps
+    t_eval = time.time()
+    log(f"rendering validation sets ({n_val} clips each) from held-out kits "
+        f"{list(kits_mod.VALIDATION_KITS)}")
+    tune = render.render_validation_set(n_val, TUNE_SEED)
+    test = render.render_validation_set(n_val, TEST_SEED)
+    o_tune = run_model(model, tune)
+    th, sup = tune_peak_picking(o_tune, tune, fps)
+    bth = tune_beat_threshold(o_tune, tune, fps)
+    log(f"tuned on seed {TUNE_SEED}: thresholds {th}, suppression {sup}, beat {bth}")
+    o_test = run_model(model, test)
+    metrics = evaluate(o_test, test, fps, th, bth, suppress=sup)
+    # velocity error at matched reference hits
+    errs = []
+    for o, (_, _, ann) in zip(o_test, test, strict=True):
+        for t, c, v in ann["hits"]:
+            i = int(round(t * fps))  # noqa: RUF046
+            if i < len(o["velocity"]):
+                errs.append(abs(float(o["velocity"][i, CLASSES.index(c)]) - v))
+    metrics["velocity_mae_at_ref_onsets"] = round(float(np.mean(errs)), 4) if errs else None
+    metrics.update({
+        "validation_kits": list(kits_mod.VALIDATION_KITS),
+        "train_kits": [*kits_mod.TRAIN_KITS, *extra],
+        "extra_kits": list(extra),
+        "extra_kits_arg": args.extra_kits,
+        "extra_classes": list(lend_classes),
+        "threshold_tuning_set": {"seed": TUNE_SEED, "n_clips": n_val, "duration_s": 8.0},
+        "test_set": {"seed": TEST_SEED, "n_clips": n_val, "duration_s": 8.0},
+        "thresholds": th,
+        "suppress": sup,
+        "beat_threshold": bth,
+        "steps": args.steps, "batch": args.batch, "clip_s": args.clip_s, "n_train": n_train,
+        "seed": args.seed, "lr": args.lr, "sample_aug_p": args.sample_aug,
+        "synth_p": args.synth, "role_swap_p": args.role_swap, "lofi_p": args.lofi,
+        "lofi_classes": list(parse_classes("--lofi-classes", args.lofi_classes)),
+        "pos_weight": parse_pos_weight(args.pos_weight),
+        "n_params": n_params(model),
+        "train_time_s": round(train_s, 1),
+        "total_time_s": round(train_s + time.time() - t_eval, 1),
+        "torch": torch.__version__,
+    })
+    # speed: one 30 s window on one CPU thread, decoding included (timing varies per machine)
+    x = torch.from_numpy(np.concatenate([c[0] for c in test[:4]])[: 30 * model.sample_rate])[None]
+    with torch.no_grad():
+        model(x[:, : model.sample_rate])
+        ts = []
+        for _ in range(3):
+            t1 = time.time()
+            o = model(x)
+            activations_to_hits(o["onsets"][0].numpy(), o["velocity"][0].numpy(), fps, th,
+                                suppress=sup)
+            ts.append(time.time() - t1)
+    metrics["infer_s_per_30s_window"] = round(min(ts), 3)
+    metrics["torch_threads"] = torch.get_num_threads()
+    model.thresholds = th
+    model.suppress = sup
+    save_drumnet(model, args.out, {"thresholds": th, "suppress": sup, "beat_threshold": bth,
+                                   "validation_kits": list(kits_mod.VALIDATION_KITS),
+                                   "train_kits": [*kits_mod.TRAIN_KITS, *extra]})
+    metrics["weights_bytes"] = (args.out / "model.safetensors").stat().st_size
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    log("validation (held-out kits, test seed):", json.dumps(
+        {k: metrics[k] for k in ("onset_f", "onset_f_mean_kick_snare_hihat", "beat_f",
+                                 "downbeat_f", "velocity_mae_at_ref_onsets")}))
+    write_model_card(args.out, metrics, list(argv if argv is not None else sys.argv[1:]))
+    log(f"wrote {args.out}")
+    return metrics
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
