@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from heihachi.errors import ConfigError, PluginError
-from heihachi.process.task import ProcessTask
+from heihachi.process.task import ProcessContext, ProcessTask
 
 _BUILTIN_PREFIX = "tasks_"
 
@@ -74,14 +74,16 @@ def task_registry(modules: list[str] | tuple[str, ...] = ()) -> dict[str, type[P
     return tasks
 
 
-def resolve_tasks(wanted: list[str], available: dict[str, type[ProcessTask]]
-                  ) -> list[type[ProcessTask]]:
-    """``wanted`` plus everything they require, each after what it requires.
+def build_tasks(wanted: list[str], available: dict[str, type[ProcessTask]],
+                context: ProcessContext) -> list[ProcessTask]:
+    """Instances of ``wanted`` plus everything they require, each after what it requires.
+
+    A task's ``requires`` is read from its instance (it may depend on the config).
 
     Raises:
         ConfigError: an unknown task name, or a cycle of ``requires``.
     """
-    order: list[type[ProcessTask]] = []
+    order: list[ProcessTask] = []
     state: dict[str, str] = {}  # name -> "visiting" | "done"
 
     def visit(name: str, chain: tuple[str, ...]) -> None:
@@ -95,12 +97,13 @@ def resolve_tasks(wanted: list[str], available: dict[str, type[ProcessTask]]
             raise ConfigError(f"process.tasks: no task named {name!r}{needed}; available: "
                               f"{', '.join(sorted(available)) or 'none'}")
         state[name] = "visiting"
-        for dep in available[name].requires:
+        task = available[name](context)
+        for dep in task.requires:
             visit(dep, (*chain, name))
         state[name] = "done"
-        order.append(available[name])
+        order.append(task)
 
-    for name in wanted:
+    for name in dict.fromkeys(wanted):
         visit(name, ())
     return order
 

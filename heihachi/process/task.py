@@ -86,6 +86,7 @@ class ProcessContext:
 
     Attributes:
         cfg: the composed Hydra config of the run (``cfg.drums``, ``cfg.runtime``...).
+        choices: the config group choices (``{"drums": "drumnet", ...}``).
         overrides: the command line's ``KEY=VALUE`` overrides (plugin tasks build
             their plugins from them the way ``hf`` commands do).
         placement: :class:`heihachi.runtime.placement.Placement` (device, rank,
@@ -97,6 +98,7 @@ class ProcessContext:
     """
 
     cfg: Any = None
+    choices: dict[str, Any] = field(default_factory=dict)
     overrides: list[str] = field(default_factory=list)
     placement: Any = None
     options: Any = None
@@ -128,13 +130,16 @@ class ProcessTask:
     its model was trained at):
         name: what users select it by in ``process.tasks`` (``"key"``).
         requires: tasks whose results ``finish()`` needs (e.g. ``("beats", "drums")``);
-            the pipeline adds them to the run and finishes them first.
+            the pipeline adds them to the run and finishes them first. Read from the
+            instance after ``__init__``, so a task may choose them from its config.
         sample_rate: the rate of the windows it is fed; ``None``: it takes no audio
             and works from ``requires`` alone (e.g. ``patterns``).
         channels: 1 (mono mix) or 2 (stereo; mono input duplicated).
         window_s: fixed window length in seconds; ``None``: contiguous blocks as they
             are decoded (no overlap, any length; concatenated they are the file).
         hop_s: window hop (``None``: ``window_s``, no overlap).
+        whole_file: with ``window_s=None``, one window of the whole file instead of
+            blocks (for plugins that need it; memory then grows with the file).
         inline: put the body in ``analysis.json`` (small results); False references
             ``<task>.json`` instead (hit lists, beat lists).
         Config: the task's own settings (``process.settings.<name>.<key>``).
@@ -146,6 +151,7 @@ class ProcessTask:
     channels: ClassVar[int] = 1
     window_s: ClassVar[float | None] = None
     hop_s: ClassVar[float | None] = None
+    whole_file: ClassVar[bool] = False
     inline: ClassVar[bool] = True
 
     @dataclass
