@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,10 +68,12 @@ class ProcessRunner:
     """Runs a list of tasks (dependency order) over files; one decode per file."""
 
     def __init__(self, tasks: list[ProcessTask], context: ProcessContext,
-                 options: ProcessOptions) -> None:
+                 options: ProcessOptions,
+                 on_track: Callable[[Track, dict[str, Any]], None] | None = None) -> None:
         self.tasks = tasks
         self.context = context
         self.opts = options
+        self.on_track = on_track
 
     def pipeline_hash(self) -> tuple[str, dict[str, Any]]:
         from heihachi.runtime.outputs import config_hash
@@ -161,7 +164,9 @@ class ProcessRunner:
             try:
                 current.push(item.window)
                 if item.window.last:
-                    current.finish(chash, describe)
+                    results = current.finish(chash, describe)
+                    if self.on_track is not None:
+                        self.on_track(tracks[i], {n: r.result for n, r in results.items()})
                     done.add(i)
                     progress.advance(current.duration or 0.0)
                     yield SummaryEntry(str(tracks[i].path), "ok", track=tracks[i].name,

@@ -31,10 +31,16 @@ class BeatsTask(PluginTask):
     name = "beats"
     kind = "beats"
 
+    @dataclass
+    class Config:
+        from_drums: bool = True  # take the drums pass's beats when the same model finds them
+
     def uses_plugin(self) -> bool:
         ctx = self.context
         from heihachi.runtime.pipeline import plugin_from_config
 
+        if not self.config.from_drums:
+            return True
         try:
             drums = plugin_from_config(ctx.cfg, ctx.choices, "drums", ctx.overrides)
         except HeihachiError:  # no drums plugin chosen: beats runs its own

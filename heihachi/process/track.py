@@ -77,8 +77,10 @@ class TrackRun:
         if block.last and block.durations:
             self.duration = max(block.durations.values())
 
-    def finish(self, chash: str, describe: dict[str, Any]) -> list[Path]:
-        """Finish every task in dependency order; write their files and analysis.json."""
+    def finish(self, chash: str, describe: dict[str, Any]) -> dict[str, TaskResult]:
+        """Finish every task in dependency order; write their files and analysis.json.
+
+        Returns every task's result by name."""
         from heihachi.runtime.atomic import (
             atomic_save_npz,
             atomic_write_json,
@@ -128,7 +130,7 @@ class TrackRun:
                "seconds": round(time.time() - self.started, 3),
                "tasks": entries}
         written.append(atomic_write_json(tdir / ANALYSIS_FILE, doc))
-        return written
+        return results
 
     def _exports(self, results: dict[str, Any]) -> list[Path]:
         """The per-track ``output.formats`` (csv, midi, labels, jams, plots, timeline, sv)."""
