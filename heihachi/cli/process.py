@@ -108,8 +108,47 @@ def export_cmd(out: str, fmt: str, dest: str | None) -> None:
 
 
 def register(cli: click.Group) -> None:
-    for cmd in (process_cmd, batch_cmd, export_cmd):
+    """Add process, batch, export and compare to the top command group."""
+    for cmd in (process_cmd, batch_cmd, export_cmd, compare_cmd):
         cli.add_command(cmd)
 
 
-__all__ = ["batch_cmd", "export_cmd", "json", "process_cmd", "register"]
+
+
+@click.command("compare")
+@click.argument("out_a", type=click.Path(exists=True, file_okay=False))
+@click.argument("out_b", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare_cmd(out_a: str, out_b: str, as_json: bool) -> None:
+    """Compare two `process` runs of the same files, B against A: tempo difference, beat F,
+    drum-hit F per class, key agreement and section boundary F (mir_eval)."""
+    from heihachi.process.compare import compare_runs
+
+    doc = compare_runs(out_a, out_b)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+        return
+    from rich.table import Table
+
+    from heihachi.cli.common import table_console
+
+    classes = sorted(doc["mean"]["hit_f"])
+    table = Table("track", "BPM A", "BPM B", "diff", "beat F", *[f"{c} F" for c in classes],
+                  "key A", "key B", "key", "bound. F", title=f"{out_b} against {out_a}")
+
+    def f(x: object) -> str:
+        return "-" if x is None else str(x)
+
+    for r in doc["tracks"]:
+        table.add_row(r["track"], f(r.get("tempo_a")), f(r.get("tempo_b")),
+                      f(r.get("tempo_diff")), f(r.get("beat_f")),
+                      *[f(r.get("hit_f", {}).get(c)) for c in classes], f(r.get("key_a")),
+                      f(r.get("key_b")), f(r.get("key_score")), f(r.get("boundary_f")))
+    m = doc["mean"]
+    table.add_row("mean", "", "", f(m["abs_tempo_diff"]), f(m["beat_f"]),
+                  *[f(m["hit_f"].get(c)) for c in classes], "", "", f(m["key_score"]),
+                  f(m["boundary_f"]))
+    table_console().print(table)
+    for side in ("a", "b"):
+        if doc[f"only_in_{side}"]:
+            click.echo(f"only in {side.upper()}: {', '.join(doc[f'only_in_{side}'])}", err=True)

@@ -12,11 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from heihachi.export.click import write_click
 from heihachi.export.csv_writer import write_csv
 from heihachi.export.jams_writer import write_jams
 from heihachi.export.labels import write_labels
 from heihachi.export.midi import drums_to_midi, write_midi
 from heihachi.export.plots import write_plots
+from heihachi.export.sonic_visualiser import write_sv
 from heihachi.export.timeline import write_timeline
 
 Writer = Callable[[Path, dict[str, Any], str], list[Path]]
@@ -28,7 +30,20 @@ WRITERS: dict[str, Writer] = {
     "jams": write_jams,
     "plots": write_plots,
     "timeline": write_timeline,
+    "sv": write_sv,
+    "click": write_click,  # needs the audio: `process` (click task) or write_exports
 }
 
-__all__ = ["WRITERS", "Writer", "drums_to_midi", "write_csv", "write_jams", "write_labels",
-           "write_midi", "write_plots", "write_timeline"]
+__all__ = [
+    "WRITERS",
+    "Writer",
+    "drums_to_midi",
+    "write_click",
+    "write_csv",
+    "write_jams",
+    "write_labels",
+    "write_midi",
+    "write_plots",
+    "write_sv",
+    "write_timeline",
+]

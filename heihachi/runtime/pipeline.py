@@ -57,7 +57,9 @@ def write_exports(track_dir: Path, result: Any, track: Any, options: Any,
     elif isinstance(result, Beats):
         results["beats"] = result
     for fmt in options.formats:
-        if fmt != "json" and results:
+        if fmt == "click" and results:  # the audio with clicks: decodes the file again
+            written.extend(WRITERS[fmt](track_dir, results, track.name, source=track.path))
+        elif fmt != "json" and results:
             written.extend(WRITERS[fmt](track_dir, results, track.name))
     return written
 
