@@ -144,11 +144,20 @@ def compose(overrides: list[str], config_dirs: list[str] | None = None,
     _store_schemas()
     GlobalHydra.instance().clear()
     overrides = list(overrides)
-    if config_dirs:
-        extra = ",".join(f"file://{Path(d).absolute()}" for d in config_dirs)
+    primary = conf_dir()
+    dirs = [Path(d).absolute() for d in config_dirs or []]
+    if not (primary / f"{config_name}.yaml").is_file():
+        # a named config in a user directory: that directory is the primary one and the
+        # built-in conf/ is searched after it (its `- config` default and groups)
+        owner = next((d for d in dirs if (d / f"{config_name}.yaml").is_file()), None)
+        if owner is not None:
+            dirs = [d for d in dirs if d != owner] + [primary]
+            primary = owner
+    if dirs:
+        extra = ",".join(f"file://{d}" for d in dirs)
         overrides.append(f"hydra.searchpath=[{extra}]")
     try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir()),
+        with initialize_config_dir(version_base="1.3", config_dir=str(primary),
                                    job_name="heihachi"):
             cfg = hydra_compose(config_name, overrides=overrides, return_hydra_config=True)
     except Exception as e:

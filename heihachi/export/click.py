@@ -88,7 +88,7 @@ class ClickSpool:
                 click = sounds[bool(down)][: f.frames - pos]
                 f.seek(pos)
                 chunk = f.read(len(click), dtype="float32", always_2d=True)
-                chunk = np.clip(chunk * (1 - gain * 0.5) + click[:len(chunk), None], -1, 1)
+                chunk = np.clip(chunk + click[:len(chunk), None], -1, 1)
                 f.seek(pos)
                 f.write(chunk)
         os.replace(self.tmp, self.path)
