@@ -115,7 +115,7 @@ def section_amen(times: np.ndarray, classes: np.ndarray, downbeats: np.ndarray,
 
 @dataclass
 class BassFrames:
-    """Per-frame bass measurements for reese detection (20 frames per second).
+    """Per-frame bass measurements for reese detection (10-20 frames per second).
 
     Attributes:
         times: frame centres, seconds.
@@ -130,16 +130,18 @@ class BassFrames:
 
 
 N_FFT = 4096
-HOP_S = 0.05
+HOP_S = 0.1
 F0_GRID = np.geomspace(35.0, 95.0, 60)
 HARMONICS = 6
 
 
-def bass_frames(x: np.ndarray, sample_rate: int, start: float = 0.0) -> BassFrames:
-    """:class:`BassFrames` of mono ``x`` (``start``: its time in the track)."""
+def bass_frames(x: np.ndarray, sample_rate: int, start: float = 0.0,
+                hop_s: float = HOP_S) -> BassFrames:
+    """:class:`BassFrames` of mono ``x`` (``start``: its time in the track), a frame
+    every ``hop_s`` centred on ``k * hop``."""
     from heihachi.music.spectra import stft_magnitude
 
-    hop = max(1, round(HOP_S * sample_rate))
+    hop = max(1, round(hop_s * sample_rate))
     n_fft = N_FFT if sample_rate <= 24_000 else 2 * N_FFT
     bin_hz = sample_rate / n_fft
     top = int(np.ceil(F0_GRID[-1] * HARMONICS / bin_hz)) + 3
