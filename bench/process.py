@@ -58,11 +58,23 @@ def build_mix(path: Path, minutes: float, seed: int = 7, rate: int = 44_100) -> 
     return written / rate
 
 
-def cli_process(mix: Path, out: Path, overrides: list[str]) -> tuple[float, int]:
-    from long_mix import measure
+def measure(cmd: list[str]) -> tuple[float, int, float]:
+    """Wall time, peak RSS of the process tree (sampled every 0.1 s) and CPU seconds
+    (user + system of the command and every process it started)."""
+    import resource
 
+    from long_mix import measure as wall_and_peak
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, peak = wall_and_peak(cmd)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, peak, cpu
+
+
+def cli_process(mix: Path, out: Path, overrides: list[str]) -> tuple[float, int, float]:
     return measure([sys.executable, "-m", "heihachi", "process", str(mix), "-o", str(out),
-                    "-q", "--overwrite", *overrides])
+                    "-q", "--overwrite", "process.report=false", *overrides])
 
 
 def task_order(overrides: list[str]) -> list[str]:
@@ -118,16 +130,26 @@ def step(task: str, mix: Path, state: Path, overrides: list[str]) -> None:
 
 
 def baseline(mix: Path, state: Path, tasks: list[str], overrides: list[str]
-             ) -> tuple[float, int]:
-    from long_mix import measure
-
-    wall, peak = 0.0, 0
+             ) -> tuple[float, int, float]:
+    wall, peak, cpu = 0.0, 0, 0.0
     for t in tasks:
-        w, p = measure([sys.executable, __file__, "--step", t, "--mix", str(mix),
-                        "--state", str(state), *overrides])
-        print(f"    baseline step {t:<10} {w:7.1f} s  {p / 2**20:6.0f} MB", flush=True)
-        wall, peak = wall + w, max(peak, p)
-    return wall, peak
+        w, p, c = measure([sys.executable, __file__, "--step", t, "--mix", str(mix),
+                           "--state", str(state), *overrides])
+        print(f"    baseline step {t:<12} {w:7.1f} s wall {c:7.1f} s CPU {p / 2**20:6.0f} MB",
+              flush=True)
+        wall, peak, cpu = wall + w, max(peak, p), cpu + c
+    return wall, peak, cpu
+
+
+def task_seconds(out: Path) -> str:
+    """Seconds each task spent in the main process (analysis.json), for the record."""
+    import json
+
+    docs = list(out.glob("*/analysis.json"))
+    if not docs:
+        return ""
+    tasks = json.loads(docs[0].read_text())["tasks"]
+    return ", ".join(f"{n} {e['seconds']:.0f}s" for n, e in tasks.items())
 
 
 def main() -> None:
@@ -145,22 +167,28 @@ def main() -> None:
     tasks = task_order(overrides)
     print(f"tasks: {', '.join(tasks)}; cpus: {len(os.sched_getaffinity(0))}; "
           f"load average at start: {os.getloadavg()[0]:.1f}")
-    print(f"{'length':>8} {'process':>9} {'x RT':>6} {'peak RSS':>9} "
-          f"{'one task/cmd':>13} {'x RT':>6} {'peak RSS':>9} {'speed-up':>9}", flush=True)
+    print("x RT = audio seconds per wall second; CPU x RT = audio seconds per CPU second "
+          "(user+system, all processes): what the work costs, whatever else runs")
+    print(f"{'length':>8} {'process':>9} {'x RT':>6} {'CPU x RT':>9} {'peak RSS':>9} "
+          f"{'one task/cmd':>13} {'x RT':>6} {'CPU x RT':>9} {'peak RSS':>9} "
+          f"{'speed-up':>9} {'CPU ratio':>10}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for minutes in args.minutes:
             mix = Path(tmp) / f"mix_{minutes:g}min.flac"
             seconds = build_mix(mix, minutes)
             t0 = time.time()
-            ours, peak = cli_process(mix, Path(tmp) / "out", overrides)
-            line = (f"{minutes:>6g} m {ours:>8.1f}s {seconds / ours:>6.1f} "
+            ours, peak, cpu = cli_process(mix, Path(tmp) / "out", overrides)
+            print(f"    process: {ours:.1f} s wall, {cpu:.1f} s CPU; in the main process: "
+                  f"{task_seconds(Path(tmp) / 'out')}", flush=True)
+            line = (f"{minutes:>6g} m {ours:>8.1f}s {seconds / ours:>6.1f} {seconds / cpu:>9.1f} "
                     f"{peak / 2**20:>7.0f}MB")
             if not args.no_baseline:
                 state = Path(tmp) / f"state_{minutes:g}"
                 state.mkdir()
-                theirs, their_peak = baseline(mix, state, tasks, overrides)
+                theirs, their_peak, their_cpu = baseline(mix, state, tasks, overrides)
                 line += (f" {theirs:>12.1f}s {seconds / theirs:>6.1f} "
-                         f"{their_peak / 2**20:>7.0f}MB {theirs / ours:>8.2f}x")
+                         f"{seconds / their_cpu:>9.1f} {their_peak / 2**20:>7.0f}MB "
+                         f"{theirs / ours:>8.2f}x {their_cpu / cpu:>9.2f}x")
             print(line + f"   (load average now {os.getloadavg()[0]:.1f}, "
                          f"{time.time() - t0:.0f} s)", flush=True)
             mix.unlink()
