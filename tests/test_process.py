@@ -241,3 +241,30 @@ def test_two_processes_match_one_and_process_every_file_once(tmp_path):
             a = json.loads((tmp_path / "one" / f"t{i}" / name).read_text())
             b = json.loads((tmp_path / "two" / f"t{i}" / name).read_text())
             assert a.get("hits", a.get("beats")) == b.get("hits", b.get("beats"))
+
+
+def test_stems_and_index_tasks_on_request(tiny_cache, tmp_path):
+    """`stems` streams the separator's stems to disk; `index` adds segments to the index."""
+    write_tone(tmp_path / "in" / "a.wav", seconds=3.0, freq=330, channels=2)
+    write_tone(tmp_path / "in" / "b.wav", seconds=2.0, freq=550)
+    index = tmp_path / "idx"
+    res = run_heihachi("process", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-q",
+                       "profile=tiny", "process.tasks=[stems,index]",
+                       "index.embedder=extractor", "extractor=spectral",
+                       f"index.path={index}", "output.stems=[drums,bass]",
+                       env={"HEIHACHI_MODELS_CACHE": str(tiny_cache)})
+    assert res.returncode == 0, res.stderr
+    for name, seconds in (("a", 3.0), ("b", 2.0)):
+        doc = json.loads((tmp_path / "out" / name / "analysis.json").read_text())
+        stems = doc["tasks"]["stems"]
+        assert sorted(stems["files"]) == ["stems/bass.wav", "stems/drums.wav"]
+        info = sf.info(tmp_path / "out" / name / "stems" / "drums.wav")
+        assert info.samplerate == 44_100 and abs(info.duration - seconds) < 1e-3
+        entry = json.loads((tmp_path / "out" / name / "index.json").read_text())
+        assert entry["segments"] >= 1 and entry["changed"] is True
+    stats = run_heihachi("index", "stats", "--index", str(index), "--json")
+    assert stats.returncode == 0 and json.loads(stats.stdout)["tracks"] == 2
+    hits = run_heihachi("index", "search", "--audio", str(tmp_path / "in" / "a.wav"),
+                        "--index", str(index), "--per-track", "--json")
+    assert hits.returncode == 0, hits.stderr
+    assert json.loads(hits.stdout)[0]["track"].endswith("a.wav")
