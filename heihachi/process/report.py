@@ -79,7 +79,17 @@ def _strip(track: TrackDoc) -> str:
     return f'<div class="strip">{"".join(parts)}</div>'
 
 
-def _row(track: TrackDoc) -> str:
+def _transitions(track: TrackDoc) -> str:
+    """Where each track of a mix gives way to the next: ``3 · 4:10 5:58 ...``."""
+    rows = track.transitions()
+    if not rows:
+        return DASH
+    times = " ".join(_fmt_time(t.get("time")) for t in rows[:12])
+    more = " ..." if len(rows) > 12 else ""
+    return f"{len(rows)} &middot; {times}{more}"
+
+
+def _row(track: TrackDoc, mix: bool = False) -> str:
     r = track.row()
     counts = r["counts"]
     timeline = f"{track.name}/timeline.html"
@@ -96,6 +106,8 @@ def _row(track: TrackDoc) -> str:
     cells += [f'<td class="num">{counts.get(c, DASH) if counts else DASH}</td>'
               for c in DRUM_CLASSES]
     cells.append(f"<td>{_strip(track)}</td>")
+    if mix:
+        cells.append(f"<td>{_transitions(track)}</td>")
     link = (f'<a href="{html.escape(timeline)}" target="_blank">timeline</a>'
             if has_timeline else '<span class="dim">no timeline</span>')
     cells.append(f"<td>{link}</td>")
@@ -109,8 +121,10 @@ def render_report(out: Path) -> str:
     tracks = read_run(out)
     failed = _failed(out)
     total = sum(t.duration or 0.0 for t in tracks)
-    head = ["track", "duration", "BPM", "key", "LUFS", *DRUM_CLASSES, "sections", ""]
-    rows = "\n".join(_row(t) for t in tracks)
+    mix = any(t.has("transitions") for t in tracks)
+    head = ["track", "duration", "BPM", "key", "LUFS", *DRUM_CLASSES, "sections",
+            *(["transitions"] if mix else []), ""]
+    rows = "\n".join(_row(t, mix) for t in tracks)
     fails = ""
     if failed:
         items = "".join(f"<li>{html.escape(f.get('error') or f.get('path', ''))}</li>"
