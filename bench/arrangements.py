@@ -143,7 +143,14 @@ def _drums(rng: np.random.Generator, kit: str, style: str, bars: int, tempo: flo
            ) -> tuple[np.ndarray, list[tuple[float, str, float]]]:
     """One section of drums: the renderer's pattern played on one kit's one-shots."""
     bank = load_bank(kit)
-    inst = {c: pick_instruments(bank[c], rng) for c in CLASSES if bank[c]}
+    inst = {}
+    for c in CLASSES:  # a class the kit lacks is borrowed from another kit of its split,
+        src = bank[c]  # as the drumnet renderer does
+        if not src:
+            split = VALIDATION_KITS if kit in VALIDATION_KITS else TRAIN_KITS
+            src = next((load_bank(k)[c] for k in split if load_bank(k)[c]), [])
+        if src:
+            inst[c] = pick_instruments(src, rng)
     step = 60.0 / tempo / 4
     n = int(bars * 16 * step * SR)
     if style == "roll":

@@ -25,7 +25,7 @@ class NoveltyConfig:
     threshold: float = 1.0  # robust deviations above the median novelty for a boundary
     min_bars: int = 4  # shortest section
     amen_threshold: float = 5.0  # mean per-bar log-likelihood ratio (nats) for "Amen"
-    reese_swing_db: float = 1.5  # fundamental level swing (IQR) for a reese
+    reese_swing_db: float = 4.0  # fundamental level swing (IQR, dB) for a reese
     reese_min_cover: float = 0.85  # share of the section with a pitched bass
 
 
@@ -105,6 +105,16 @@ class ProfileKeyDetector(KeyDetector):
     sample_rate = 22_050
     window_s = 30.0
     Config = ProfileConfig
+
+    def load(self) -> None:
+        from heihachi.errors import ConfigError
+        from heihachi.music.key import PROFILES
+
+        if self.config.profile not in PROFILES:
+            raise ConfigError(f"key-detector.profile={self.config.profile!r}: choose one of "
+                              f"{', '.join(PROFILES)}")
+        if self.config.n_fft < 2048 or self.config.hop_s <= 0:
+            raise ConfigError("key-detector.n_fft must be >= 2048 and key-detector.hop_s > 0")
 
     def key_frames(self, batch: AudioBatch) -> list[Any]:
         import numpy as np

@@ -12,7 +12,8 @@ tracker that reports 87 BPM for 174 puts two bars in one).
 
 **Reese.** Two saws a few Hz apart beat: each harmonic swells and cancels at its own
 rate. Per frame, the bass fundamental (35-95 Hz) is found by harmonic sum and the
-level of its first harmonics is measured relative to their total; within a sustained
+level of its first harmonics is measured relative to the median of the first six
+(which stays put while one harmonic cancels); within a sustained
 plain bass note that ratio holds still (and stays still when the note decays or
 changes), in a reese it swings by several dB. A section has a reese when a bass is
 present in most of it and the fundamental's relative level swings (interquartile
@@ -121,7 +122,7 @@ class BassFrames:
         times: frame centres, seconds.
         present: ``[T]`` bool, a pitched bass is playing (harmonic salience high).
         ratio_db: ``[T, 2]`` level of the fundamental and the 2nd harmonic relative to
-            the first six harmonics together, dB.
+            the median level of the first six harmonics, dB.
     """
 
     times: np.ndarray
@@ -158,14 +159,14 @@ def bass_frames(x: np.ndarray, sample_rate: int, start: float = 0.0,
     freqs = np.arange(mag.shape[1]) * bin_hz
     band = np.sqrt((mag[:, (freqs >= 30) & (freqs <= 600)] ** 2).sum(axis=1))
     present = salience.max(axis=1) > 0.5 * (band + 1e-9)
-    norm = np.sqrt((amps ** 2).sum(axis=1, keepdims=True)) + 1e-9
-    ratio = 20 * np.log10(amps[:, :2] / norm + 1e-6)
+    ref = np.median(amps, axis=1, keepdims=True) + 1e-9  # stays put when one harmonic dips
+    ratio = 20 * np.log10(amps[:, :2] / ref + 1e-6)
     times = start + np.arange(len(mag)) * hop / sample_rate
     return BassFrames(times, present, ratio.astype(np.float32))
 
 
 def section_reese(frames: BassFrames, start: float, end: float, min_cover: float = 0.85,
-                  swing_db: float = 1.5) -> tuple[bool, float, float]:
+                  swing_db: float = 4.0) -> tuple[bool, float, float]:
     """``(reese?, bass cover 0-1, fundamental swing dB)`` over ``[start, end)``."""
     inside = (frames.times >= start) & (frames.times < end)
     n = int(inside.sum())

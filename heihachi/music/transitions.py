@@ -11,7 +11,8 @@ track are similar to the same other blocks (the rest of their track), even when 
 breakdown and the other a drop, while blocks of different tracks are not. A checkerboard
 kernel (Foote) of ``kernel_s`` each side slid along the diagonal of that second-order
 matrix gives the novelty; its peaks that stand out from the median by ``threshold``
-robust deviations, at least ``min_gap_s`` apart, are the transitions.
+robust deviations (and reach a tenth of the strongest), at least ``min_gap_s`` apart,
+are the transitions.
 
 **Blend.** Around each transition, every second's row is placed on the line from the
 outgoing track's mean (the ``context_s`` before) to the incoming one's (the
@@ -111,7 +112,10 @@ def _peaks(times: np.ndarray, nov: np.ndarray, threshold: float, min_gap_s: floa
     mad = 1.4826 * float(np.median(np.abs(nov - med))) + 1e-9
     step = float(times[1] - times[0]) if len(times) > 1 else 1.0
     half = max(1, round(min_gap_s / step / 2))
-    cand = [i for i in range(len(nov)) if nov[i] > med + threshold * mad
+    # a floor at a tenth of the strongest peak: a mix of steady tracks has a median
+    # novelty near zero, where any ripple would stand out by robust deviations alone
+    level = max(med + threshold * mad, 0.1 * float(nov.max()))
+    cand = [i for i in range(len(nov)) if nov[i] > level
             and nov[i] >= nov[max(0, i - half):i + half + 1].max()]
     chosen: list[int] = []
     for i in sorted(cand, key=lambda j: -nov[j]):
