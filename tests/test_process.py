@@ -173,6 +173,12 @@ def test_usage_errors_exit_2_with_one_line(tmp_path):
     assert bad_export.returncode == 2 and "process.exports" in bad_export.stderr
     nothing = run_heihachi("process", "-o", str(tmp_path / "o"))
     assert nothing.returncode == 2
+    (tmp_path / "bad.wav").write_bytes(b"RIFF....WAVEfmt ")
+    all_failed = run_heihachi("process", str(tmp_path / "bad.wav"), "-o", str(tmp_path / "o"),
+                              "-q", "process.tasks=[drums]")
+    assert all_failed.returncode == 1, all_failed.stderr
+    report = (tmp_path / "o" / "report.html").read_text()
+    assert "0 tracks" in report and "1 failed" in report and "bad.wav" in report
 
 
 def test_batch_runs_a_named_config_from_conf_or_a_user_directory(process_run, tmp_path):

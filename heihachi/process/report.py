@@ -118,7 +118,12 @@ def _row(track: TrackDoc, mix: bool = False) -> str:
 
 def render_report(out: Path) -> str:
     """The page as a string (reads every ``analysis.json`` and ``summary.json``)."""
-    tracks = read_run(out)
+    from heihachi.errors import UsageError
+
+    try:
+        tracks = read_run(out)
+    except UsageError:  # every file failed: the page still lists why
+        tracks = []
     failed = _failed(out)
     total = sum(t.duration or 0.0 for t in tracks)
     mix = any(t.has("transitions") for t in tracks)
