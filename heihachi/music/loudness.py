@@ -9,11 +9,11 @@ integrated loudness; 3 s windows give the short-term loudness and the loudness r
 (EBU Tech 3342). So a 60-minute mix costs 36,000 numbers per channel, and the
 integrated figure equals pyloudnorm's whole-file ``Meter.integrated_loudness`` (tested).
 
-Alongside, the power below 150 Hz (a second-order low pass, also streamed) gives the
-bass curve. A **drop** is where, on the downbeat grid when there is one, the loudness of
-the next bars rises by ``min_rise_lu`` or more over the bars before *and* the bass rises
-by ``min_bass_rise_db``, after a stretch with less bass than what follows (a build-up or
-breakdown).
+Alongside, the power below 150 Hz of the channels' mean (a second-order low pass, also
+streamed) gives the bass curve. A **drop** is where (on the downbeat grid when there is
+one, else on the curve's steps) the loudness of the next ``window_s`` rises by
+``min_rise_lu`` or more over the ``window_s`` before *and* the bass rises by
+``min_bass_rise_db``: the bass arriving after a build-up or breakdown.
 """
 
 from __future__ import annotations
@@ -43,43 +43,39 @@ class LoudnessMeter:
     """
 
     def __init__(self, sample_rate: int, channels: int) -> None:
-        from scipy.signal import butter, lfilter_zi, sosfilt_zi
+        from scipy.signal import butter, tf2sos
 
         self.sample_rate = sample_rate
         self.channels = channels
-        self.stages = _k_weighting(sample_rate)
-        self.zi = [[lfilter_zi(b, a) * 0.0 for b, a in self.stages] for _ in range(channels)]
+        # both K-weighting stages as one cascade of biquads, all channels at once
+        self.k_sos = np.vstack([tf2sos(b, a) for b, a in _k_weighting(sample_rate)])
+        self.k_zi = np.zeros((self.k_sos.shape[0], channels, 2))
         self.bass_sos = butter(2, 150.0, "low", fs=sample_rate, output="sos")
-        self.bass_zi = [sosfilt_zi(self.bass_sos) * 0.0 for _ in range(channels)]
+        self.bass_zi = np.zeros((self.bass_sos.shape[0], 2))  # on the channels' mean
         self.block = max(1, round(BLOCK_S * sample_rate))
         self._k_rest = np.zeros((channels, 0))
-        self._b_rest = np.zeros((channels, 0))
+        self._b_rest = np.zeros((1, 0))
         self.k_power: list[np.ndarray] = []  # [blocks] summed over channels
         self.bass_power: list[np.ndarray] = []
         self.peak = 0.0
 
     def feed(self, audio: np.ndarray) -> None:
-        from scipy.signal import lfilter, sosfilt
+        from scipy.signal import sosfilt
 
         x = np.asarray(audio, dtype=np.float64).reshape(self.channels, -1)
         if x.shape[1] == 0:
             return
         self.peak = max(self.peak, float(np.abs(x).max()))
-        k = np.empty_like(x)
-        low = np.empty_like(x)
-        for c in range(self.channels):
-            y = x[c]
-            for s, (b, a) in enumerate(self.stages):
-                y, self.zi[c][s] = lfilter(b, a, y, zi=self.zi[c][s])
-            k[c] = y
-            low[c], self.bass_zi[c] = sosfilt(self.bass_sos, x[c], zi=self.bass_zi[c])
+        k, self.k_zi = sosfilt(self.k_sos, x, axis=1, zi=self.k_zi)
+        low, self.bass_zi = sosfilt(self.bass_sos, x.mean(axis=0), zi=self.bass_zi)
         self._k_rest = self._emit(np.concatenate([self._k_rest, k], axis=1), self.k_power)
-        self._b_rest = self._emit(np.concatenate([self._b_rest, low], axis=1), self.bass_power)
+        self._b_rest = self._emit(np.concatenate([self._b_rest, low[None]], axis=1),
+                                  self.bass_power)
 
     def _emit(self, y: np.ndarray, out: list[np.ndarray]) -> np.ndarray:
         whole = y.shape[1] // self.block * self.block
         if whole:
-            blocks = y[:, :whole].reshape(self.channels, -1, self.block)
+            blocks = y[:, :whole].reshape(len(y), -1, self.block)
             out.append((blocks ** 2).mean(axis=2).sum(axis=0))
         return y[:, whole:]
 
