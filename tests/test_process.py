@@ -274,3 +274,15 @@ def test_stems_and_index_tasks_on_request(tiny_cache, tmp_path):
                         "--index", str(index), "--per-track", "--json")
     assert hits.returncode == 0, hits.stderr
     assert json.loads(hits.stdout)[0]["track"].endswith("a.wav")
+
+
+def test_hf_commands_write_the_click_track_too(process_run, tmp_path):
+    """`output.formats=[click]` outside `process`: the writer decodes the file itself."""
+    res = run_heihachi("hf", "beats", str(process_run["clip"]), "-o", str(tmp_path), "-q",
+                       "output.formats=[json,click]")
+    assert res.returncode == 0, res.stderr
+    ours, sr = sf.read(tmp_path / "clip" / "click.wav", dtype="float32", always_2d=True)
+    theirs, _ = sf.read(process_run["out"] / "clip" / "click.wav", dtype="float32",
+                        always_2d=True)
+    assert sr == 44_100 and ours.shape[0] == theirs.shape[0]
+    np.testing.assert_allclose(ours[:, 0], theirs[:, 0], atol=2e-4)  # same beats, same clicks
