@@ -139,8 +139,8 @@ def render_report(out: Path) -> str:
     data = data.replace("</", "<\\/")  # "</" would end the script element early
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>heihachi report — {len(tracks)} tracks</title><style>{_CSS}</style></head>"
-        f"<body><header><h1>heihachi report</h1><span>{len(tracks)} tracks · "
+        f"<title>heihachi report — {_count(len(tracks))}</title><style>{_CSS}</style></head>"
+        f"<body><header><h1>heihachi report</h1><span>{_count(len(tracks))} · "
         f"{_fmt_time(total)} of audio</span> <span class=\"dim\">click a row to open its "
         "timeline</span></header>"
         f"<table><thead><tr>{''.join(f'<th>{html.escape(h)}</th>' for h in head)}</tr></thead>"
@@ -149,6 +149,10 @@ def render_report(out: Path) -> str:
         "<iframe id=\"timeline\" title=\"timeline\"></iframe></div>"
         "<script id=\"heihachi-data\" type=\"application/json\">"
         f"{data}</script><script>{_JS}</script></body></html>\n")
+
+
+def _count(n: int) -> str:
+    return f"{n} track" if n == 1 else f"{n} tracks"
 
 
 def _failed(out: Path) -> list[dict[str, Any]]:
