@@ -1,7 +1,7 @@
 """The default segmenter and key detector: signal processing, no downloaded weights.
 
 - ``novelty`` (segmenter): per window, log energies in 24 log-spaced bands at 10 frames
-  per second, plus the bass measurements reese detection needs (20 per second); per
+  per second, plus the bass measurements reese detection needs (same frames); per
   track, bar-synchronous novelty over those, drum density and loudness, boundaries on
   downbeats, dance-music labels with repeat letters (:mod:`heihachi.music.sections`).
 - ``profile`` (key detector): per window, the amplitude of every semitone from E1 up

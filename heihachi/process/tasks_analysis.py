@@ -43,10 +43,13 @@ class EnergyTask(ProcessTask):
     def start(self, track: TrackInfo) -> None:
         from heihachi.music.loudness import LoudnessMeter
 
-        self.meter = LoudnessMeter(int(self.sample_rate or 44_100), self.channels)
+        # a mono file is measured as one channel (BS.1770), not as two copies of it (+3 LU)
+        self.mono = track.native_channels == 1
+        self.meter = LoudnessMeter(int(self.sample_rate or 44_100),
+                                   1 if self.mono else self.channels)
 
     def feed(self, window: Any) -> None:
-        self.meter.feed(window.audio)
+        self.meter.feed(window.audio[:1] if self.mono else window.audio)
 
     def finish(self, results: dict[str, Any]) -> TaskResult:
         import numpy as np
