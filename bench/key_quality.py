@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
@@ -66,6 +65,7 @@ def without_phrases(x: np.ndarray, sr: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     import mir_eval
     import soundfile as sf
+    from analysis_common import run_process
     from key_renders import SR, key_set, render_key_clip
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -83,11 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             name = f"clip{i:03d}"
             sf.write(folder / f"{name}.wav", clip.audio, SR, subtype="FLOAT")
             clips[name] = clip
-        cmd = [sys.executable, "-m", "heihachi", "process", str(folder), "-o", str(out), "-q",
-               "process.tasks=[key]", "output.formats=[json]", "process.report=false"]
-        res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if res.returncode != 0:
-            raise SystemExit(f"heihachi process failed: {res.stderr[-2000:]}")
+        run_process(folder, out, "key")
         scores: dict[str, list[float]] = defaultdict(list)
         by_prog: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for name, clip in clips.items():

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -50,14 +49,6 @@ def render_set(n: int, seed: int, folder: Path) -> list[dict]:
         ans["name"] = f"arr{i:03d}"
         answers.append(ans)
     return answers
-
-
-def run_process(folder: Path, out: Path, tasks: str) -> None:
-    cmd = [sys.executable, "-m", "heihachi", "process", str(folder), "-o", str(out), "-q",
-           f"process.tasks=[{tasks}]", "output.formats=[json]", "process.report=false"]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if res.returncode != 0:
-        raise SystemExit(f"heihachi process failed ({res.returncode}): {res.stderr[-2000:]}")
 
 
 def foote_baseline(x: np.ndarray, sr: int) -> np.ndarray:
@@ -191,6 +182,8 @@ def best_threshold(truth: list[bool], scores: list[float]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from analysis_common import run_process
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tracks", type=int, default=30)
     ap.add_argument("--dev-tracks", type=int, default=10)
@@ -205,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             folder, out = root / f"{split}-audio", root / f"{split}-out"
             folder.mkdir(parents=True, exist_ok=True)
             answers = render_set(n, seed, folder)
+
             run_process(folder, out, "drums,beats,sections")
             sets[split] = evaluate(answers, folder, out)
     dev, test = sets["dev"], sets["test"]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -66,6 +65,7 @@ def novelty_baseline(x: np.ndarray, sr: int, kernel_s: int = 30, gap_s: int = 40
 def main(argv: list[str] | None = None) -> int:
     import mir_eval
     import soundfile as sf
+    from analysis_common import run_process
     from mixes import SR, build_mix
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -83,11 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             x, trans, _ = build_mix(args.seed * 100 + m, args.tracks)
             sf.write(folder / f"mix{m:02d}.wav", x, SR, subtype="FLOAT")
             truth[f"mix{m:02d}"] = (trans, x)
-        cmd = [sys.executable, "-m", "heihachi", "process", str(folder), "-o", str(out), "-q",
-               "process.tasks=[transitions]", "output.formats=[json]", "process.report=false"]
-        res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if res.returncode != 0:
-            raise SystemExit(f"heihachi process failed: {res.stderr[-2000:]}")
+        run_process(folder, out, "transitions")
         tally = {k: [0, 0, 0] for k in ("heihachi", "novelty baseline")}  # h5, h15, n_est
         n_ref = 0
         kind_ok, beat_ok, blend_err = [], [], []
