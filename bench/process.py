@@ -141,14 +141,14 @@ def baseline(mix: Path, state: Path, tasks: list[str], overrides: list[str]
     return wall, peak, cpu
 
 
-def task_seconds(out: Path) -> str:
+def task_seconds(track_dir: Path) -> str:
     """Seconds each task spent in the main process (analysis.json), for the record."""
     import json
 
-    docs = list(out.glob("*/analysis.json"))
-    if not docs:
+    doc = track_dir / "analysis.json"
+    if not doc.is_file():
         return ""
-    tasks = json.loads(docs[0].read_text())["tasks"]
+    tasks = json.loads(doc.read_text())["tasks"]
     return ", ".join(f"{n} {e['seconds']:.0f}s" for n, e in tasks.items())
 
 
@@ -179,7 +179,7 @@ def main() -> None:
             t0 = time.time()
             ours, peak, cpu = cli_process(mix, Path(tmp) / "out", overrides)
             print(f"    process: {ours:.1f} s wall, {cpu:.1f} s CPU; in the main process: "
-                  f"{task_seconds(Path(tmp) / 'out')}", flush=True)
+                  f"{task_seconds(Path(tmp) / 'out' / mix.stem)}", flush=True)
             line = (f"{minutes:>6g} m {ours:>8.1f}s {seconds / ours:>6.1f} {seconds / cpu:>9.1f} "
                     f"{peak / 2**20:>7.0f}MB")
             if not args.no_baseline:
