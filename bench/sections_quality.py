@@ -97,16 +97,21 @@ def prf(truth: list[bool], pred: list[bool]) -> tuple[float, float, float]:
     return prec, rec, 2 * prec * rec / max(prec + rec, 1e-9)
 
 
-def amen_baseline_score(x: np.ndarray, sr: int, downbeats: np.ndarray, s: float,
-                        e: float) -> float:
-    """Correlation of the bar-averaged 16-step onset strength with the Amen template
-    (kick + snare occupancy), no drum classes."""
+def onset_envelope(x: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """librosa's onset strength of the whole track and its frame times."""
     import librosa
 
+    env = librosa.onset.onset_strength(y=x, sr=sr, hop_length=256)
+    return env, librosa.frames_to_time(np.arange(len(env)), sr=sr, hop_length=256)
+
+
+def amen_baseline_score(onsets: tuple[np.ndarray, np.ndarray], downbeats: np.ndarray,
+                        s: float, e: float) -> float:
+    """Correlation of the bar-averaged 16-step onset strength with the Amen template
+    (kick + snare occupancy), no drum classes."""
     from heihachi.music.breaks import amen_template
 
-    env = librosa.onset.onset_strength(y=x, sr=sr, hop_length=256)
-    ft = librosa.frames_to_time(np.arange(len(env)), sr=sr, hop_length=256)
+    env, ft = onsets
     db = downbeats[(downbeats >= s) & (downbeats < e)]
     if len(db) < 3:
         return -1.0
@@ -166,10 +171,11 @@ def evaluate(answers: list[dict], folder: Path, out: Path) -> dict:
         hc = np.array([h["class"] for h in drums])
         hc = np.where(hc == "tom", "kick", hc)  # as the segmenter does
         bass = bass_frames(x, sr, hop_s=0.1)
+        onsets = onset_envelope(x, sr)
         for (s, e), style, b in zip(ref, ans["drums"], ans["bass"], strict=True):
             rows["amen_t"].append(style == "amen")
             rows["amen_p"].append(section_amen(ht, hc, downbeats, s, e, 5.0)[0])
-            rows["amen_b"].append(amen_baseline_score(x, sr, downbeats, s, e))
+            rows["amen_b"].append(amen_baseline_score(onsets, downbeats, s, e))
             rows["reese_t"].append(b == "reese")
             rows["reese_p"].append(section_reese(bass, s, e)[0])
             rows["reese_b"].append(reese_baseline_score(x, sr, s, e))
