@@ -92,7 +92,8 @@ def section_amen(times: np.ndarray, classes: np.ndarray, downbeats: np.ndarray,
 
     Bars are the downbeat grid inside the section; the same hits are also tried on
     bars of half the length (two 16-step bars per tracked bar), and the better grid
-    wins. Sections with fewer than two bars of kicks and snares score ``-inf``.
+    wins. Bars of snare roll are left out; sections with fewer than two bars of kicks
+    and snares left score ``-inf``.
     """
     db = np.asarray(downbeats, dtype=np.float64)
     inside = db[(db >= start - 1e-6) & (db < end)]
@@ -107,7 +108,9 @@ def section_amen(times: np.ndarray, classes: np.ndarray, downbeats: np.ndarray,
                                 for k in range(split)])
         order = np.argsort(starts)
         grid = bar_steps(times, classes, starts[order], stops[order])
-        played = grid.any(axis=(1, 2))
+        # a bar of snare roll (a build-up, a fill) hits half the steps or more: it is no
+        # groove, and it would match the Amen's busy snare row better than a two-step's
+        played = grid.any(axis=(1, 2)) & (grid[:, 1].sum(axis=1) < STEPS // 2)
         if played.sum() < 2:
             continue
         best = max(best, float(np.mean(amen_scores(grid[played]))))
