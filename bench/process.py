@@ -182,6 +182,8 @@ def main() -> None:
                   f"{task_seconds(Path(tmp) / 'out' / mix.stem)}", flush=True)
             line = (f"{minutes:>6g} m {ours:>8.1f}s {seconds / ours:>6.1f} {seconds / cpu:>9.1f} "
                     f"{peak / 2**20:>7.0f}MB")
+            print(f"    process: peak RSS {peak / 2**20:.0f} MB (x RT {seconds / ours:.1f}, "
+                  f"CPU x RT {seconds / cpu:.1f})", flush=True)
             if not args.no_baseline:
                 state = Path(tmp) / f"state_{minutes:g}"
                 state.mkdir()

@@ -181,12 +181,13 @@ def _validate(cfg: Any) -> None:
         raise ConfigError(f"runtime.device={rt.device!r}: use auto, cpu, cuda, cuda:N or mps")
     if rt.batch_size < 1:
         raise ConfigError(f"runtime.batch_size={rt.batch_size}: must be >= 1")
-    from heihachi.export import WRITERS
+    from heihachi.export import AUDIO_WRITERS, WRITERS
 
-    unknown = [f for f in cfg.output.formats if f != "json" and f not in WRITERS]
+    known = {*WRITERS, *AUDIO_WRITERS}
+    unknown = [f for f in cfg.output.formats if f != "json" and f not in known]
     if unknown:
         raise ConfigError(f"output.formats: unknown {', '.join(unknown)}; choose from json, "
-                          f"{', '.join(sorted(WRITERS))}")
+                          f"{', '.join(sorted(known))}")
     if cfg.index.embedder not in ("similarity", "extractor"):
         raise ConfigError(f"index.embedder={cfg.index.embedder!r}: use similarity or extractor")
     if rt.num_workers < 0:

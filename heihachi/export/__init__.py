@@ -31,10 +31,14 @@ WRITERS: dict[str, Writer] = {
     "plots": write_plots,
     "timeline": write_timeline,
     "sv": write_sv,
-    "click": write_click,  # needs the audio: `process` (click task) or write_exports
 }
 
+#: writers that also need the audio file: ``w(track_dir, results, track_name, source=path)``
+#: (``hf`` commands call them with the input; ``process`` feeds its ``click`` task instead)
+AUDIO_WRITERS: dict[str, Callable[..., list[Path]]] = {"click": write_click}
+
 __all__ = [
+    "AUDIO_WRITERS",
     "WRITERS",
     "Writer",
     "drums_to_midi",

@@ -139,7 +139,7 @@ class TrackRun:
         formats = getattr(self.tasks[0].context.options, "formats", []) if self.tasks else []
         out: list[Path] = []
         for fmt in formats:
-            if fmt in ("json", "click"):  # json: always; click: the click task
+            if fmt not in WRITERS:  # json: always written; click: the click task
                 continue
             try:
                 out.extend(WRITERS[fmt](self.info.out_dir, results, self.track.name))

@@ -39,7 +39,7 @@ DRUM_FORMATS = ("json", "midi", "csv", "labels", "plots", "timeline")
 def write_exports(track_dir: Path, result: Any, track: Any, options: Any,
                   envelope: dict[str, Any]) -> list[Path]:
     """Beats found with drum hits (beats.json) and the formats in ``output.formats``."""
-    from heihachi.export import WRITERS
+    from heihachi.export import AUDIO_WRITERS, WRITERS
     from heihachi.results import Beats, DrumHits
     from heihachi.runtime.atomic import atomic_write_json
     from heihachi.runtime.inputs import source_fingerprint
@@ -57,8 +57,9 @@ def write_exports(track_dir: Path, result: Any, track: Any, options: Any,
     elif isinstance(result, Beats):
         results["beats"] = result
     for fmt in options.formats:
-        if fmt == "click" and results:  # the audio with clicks: decodes the file again
-            written.extend(WRITERS[fmt](track_dir, results, track.name, source=track.path))
+        if fmt in AUDIO_WRITERS and results:  # e.g. the click track: decodes the file again
+            written.extend(AUDIO_WRITERS[fmt](track_dir, results, track.name,
+                                              source=track.path))
         elif fmt != "json" and results:
             written.extend(WRITERS[fmt](track_dir, results, track.name))
     return written
