@@ -64,3 +64,15 @@ def section_cues(track: Any) -> list[tuple[float, str]]:
     """``(start, name)`` of every section: the cue points."""
     return [(float(s["start"]), str(s.get("label") or f"section {i + 1}"))
             for i, s in enumerate(track.sections()) if s.get("start") is not None]
+
+
+def write_xml(tree: Any, dest: Any) -> Any:
+    """Write an ElementTree as UTF-8 with its declaration, atomically; returns the path."""
+    import io
+    from pathlib import Path
+
+    from heihachi.runtime.atomic import write_bytes
+
+    buf = io.BytesIO()
+    tree.write(buf, encoding="UTF-8", xml_declaration=True)
+    return write_bytes(Path(dest), buf.getvalue())

@@ -22,8 +22,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from heihachi.export.dj_common import bar_tempi, section_cues, short_key
-from heihachi.runtime.atomic import write_bytes
+from heihachi.export.dj_common import bar_tempi, section_cues, short_key, write_xml
 
 KINDS = {".mp3": "MP3 File", ".wav": "WAV File", ".flac": "FLAC File", ".aif": "AIFF File",
          ".aiff": "AIFF File", ".m4a": "M4A File", ".ogg": "OGG File"}
@@ -79,8 +78,4 @@ def build_rekordbox(tracks: list[Any], playlist: str = "heihachi") -> ET.Element
 
 def write_rekordbox(tracks: list[Any], dest: Path) -> Path:
     """Write the collection of ``tracks`` (:class:`~heihachi.process.summary.TrackDoc`)."""
-    import io
-
-    buf = io.BytesIO()
-    build_rekordbox(tracks).write(buf, encoding="UTF-8", xml_declaration=True)
-    return write_bytes(Path(dest), buf.getvalue())
+    return write_xml(build_rekordbox(tracks), dest)

@@ -23,8 +23,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from heihachi.export.dj_common import bar_tempi, parse_key, section_cues
-from heihachi.runtime.atomic import write_bytes
+from heihachi.export.dj_common import bar_tempi, parse_key, section_cues, write_xml
 
 
 def location(path: Path) -> dict[str, str]:
@@ -107,8 +106,4 @@ def build_traktor(tracks: list[Any], playlist: str = "heihachi") -> ET.ElementTr
 
 def write_traktor(tracks: list[Any], dest: Path) -> Path:
     """Write the collection of ``tracks`` (:class:`~heihachi.process.summary.TrackDoc`)."""
-    import io
-
-    buf = io.BytesIO()
-    build_traktor(tracks).write(buf, encoding="UTF-8", xml_declaration=True)
-    return write_bytes(Path(dest), buf.getvalue())
+    return write_xml(build_traktor(tracks), dest)

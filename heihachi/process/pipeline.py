@@ -31,7 +31,7 @@ from heihachi.errors import ConfigError, HeihachiError
 from heihachi.process.task import ProcessContext, ProcessTask
 from heihachi.process.track import ANALYSIS_FILE, ANALYSIS_SCHEMA, TrackRun
 from heihachi.runtime.inputs import Track
-from heihachi.runtime.outputs import Summary, SummaryEntry
+from heihachi.runtime.outputs import Summary, SummaryEntry, failed_entry
 
 DEFAULT_TASKS = ("drums", "beats", "patterns", "sections", "key", "energy")
 
@@ -134,13 +134,8 @@ class ProcessRunner:
             if run is not None:
                 run.abort()
             done.add(i)
-            t = tracks[i]
-            msg = str(err) if isinstance(err, HeihachiError) else f"{type(err).__name__}: {err}"
-            if str(t.path) not in msg:
-                msg = f"{t.path}: {msg}"
             progress.advance(0.0)
-            return SummaryEntry(str(t.path), "failed", error=msg, track=t.name,
-                                seconds=time.time() - (run.started if run else time.time()))
+            return failed_entry(tracks[i], err, run.started if run else time.time())
 
         for item in items:
             i = item.file
