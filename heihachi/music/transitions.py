@@ -8,16 +8,18 @@ mixes over 80 minutes, so the matrices below stay under 2,400 x 2,400). Blocks a
 compared with every other block of the mix (Gaussian similarity of standardised rows),
 and then blocks are compared by *their rows of that matrix*: two blocks of the same
 track are similar to the same other blocks (the rest of their track), even when one is a
-breakdown and the other a drop, while blocks of different tracks are not. A checkerboard
-kernel (Foote) of ``kernel_s`` each side slid along the diagonal of that second-order
-matrix gives the novelty; its peaks that stand out from the median by ``threshold``
-robust deviations (and reach a tenth of the strongest), at least ``min_gap_s`` apart,
-are the transitions.
+breakdown and the other a drop, while blocks of different tracks are not. The mix is
+then cut into the contiguous segments that are most self-similar under that
+second-order similarity, found exactly by dynamic programming: each segment scores the
+mean similarity of its blocks times its length (the kernel k-means objective, with
+segments kept contiguous), each cut costs ``penalty``, and no segment is shorter than
+``min_gap_s``. The cuts are the transitions; their strength is the Foote novelty
+(checkerboard kernel of ``kernel_s`` each side) there, in robust deviations.
 
 **Blend.** Around each transition, every second's row is placed on the line from the
 outgoing track's mean (the ``context_s`` before) to the incoming one's (the
 ``context_s`` after); the blend is where that position climbs from 0.2 to 0.8
-(smoothed), and the transition time is where it crosses 0.5. The blend type: ``cut``
+(smoothed; it always holds the cut). The blend type: ``cut``
 (under 1.5 s), ``fade`` (under 12 s) or ``long blend``; ``beatmatched`` when the beat
 tracker's beats run on through the blend at the tempo on both sides (their spacing
 varies by less than 4 % there), as they do when the DJ matched the two.
@@ -77,14 +79,14 @@ def _z(a: np.ndarray) -> np.ndarray:
     return (a - a.mean(axis=0)) / np.where(sd > 1e-9, sd, 1.0)
 
 
-def novelty_curve(rows: np.ndarray, block_s: float = 2.0, kernel_s: float = 30.0,
-                  max_blocks: int = 2400) -> tuple[np.ndarray, np.ndarray]:
-    """``(block centre times, novelty)`` of the second-order self-similarity (see module)."""
+def second_order(rows: np.ndarray, block_s: float = 2.0, max_blocks: int = 2400
+                 ) -> tuple[np.ndarray, int]:
+    """``(S2 [n, n], seconds per block)``: the similarity of blocks' similarity rows."""
     n_rows = len(rows)
     res = max(1, round(block_s / FRAME_S), int(np.ceil(n_rows / max_blocks)))
     n = n_rows // res
     if n < 4:
-        return np.zeros(0), np.zeros(0)
+        return np.zeros((0, 0)), res
     blocks = rows[:n * res].reshape(n, res, -1).mean(axis=1).astype(np.float64)
     x = np.hstack([_z(blocks[:, :24]) / np.sqrt(24), _z(blocks[:, 24:]) / np.sqrt(12)])
     sq = (x ** 2).sum(axis=1)
@@ -93,7 +95,12 @@ def novelty_curve(rows: np.ndarray, block_s: float = 2.0, kernel_s: float = 30.0
     del d
     s -= s.mean(axis=1, keepdims=True)
     s /= np.linalg.norm(s, axis=1, keepdims=True) + 1e-9
-    s2 = s @ s.T
+    return s @ s.T, res
+
+
+def novelty_curve(s2: np.ndarray, res: int, kernel_s: float = 30.0) -> np.ndarray:
+    """Foote novelty along the diagonal of ``s2`` (checkerboard of ``kernel_s`` a side)."""
+    n = len(s2)
     k = max(2, round(kernel_s / (res * FRAME_S)))
     lag = np.arange(-k, k) + 0.5
     taper = np.exp(-(lag / (k / 2)) ** 2)
@@ -101,27 +108,38 @@ def novelty_curve(rows: np.ndarray, block_s: float = 2.0, kernel_s: float = 30.0
     nov = np.zeros(n)
     for t in range(k, n - k):
         nov[t] = float((s2[t - k:t + k, t - k:t + k] * kernel).sum())
-    return np.arange(n) * res * FRAME_S, nov
+    return nov
 
 
-def _peaks(times: np.ndarray, nov: np.ndarray, threshold: float, min_gap_s: float
-           ) -> list[tuple[float, float]]:
-    if not len(nov):
+def segment_cuts(s2: np.ndarray, penalty: float, min_len: int) -> list[int]:
+    """Block indices where segments start (0 excluded): the contiguous segmentation
+    maximising the sum over segments of (sum of ``s2`` within it / its length) minus
+    ``penalty`` per segment, no segment under ``min_len`` blocks (exact, O(n^2))."""
+    n = len(s2)
+    if n < min_len or min_len < 1:
         return []
-    med = float(np.median(nov))
-    mad = 1.4826 * float(np.median(np.abs(nov - med))) + 1e-9
-    step = float(times[1] - times[0]) if len(times) > 1 else 1.0
-    half = max(1, round(min_gap_s / step / 2))
-    # a floor at a tenth of the strongest peak: a mix of steady tracks has a median
-    # novelty near zero, where any ripple would stand out by robust deviations alone
-    level = max(med + threshold * mad, 0.1 * float(nov.max()))
-    cand = [i for i in range(len(nov)) if nov[i] > level
-            and nov[i] >= nov[max(0, i - half):i + half + 1].max()]
-    chosen: list[int] = []
-    for i in sorted(cand, key=lambda j: -nov[j]):
-        if all(abs(times[i] - times[c]) >= min_gap_s for c in chosen):
-            chosen.append(i)
-    return [(float(times[i]), float((nov[i] - med) / mad)) for i in sorted(chosen)]
+    p = np.zeros((n + 1, n + 1))
+    p[1:, 1:] = s2.cumsum(axis=0).cumsum(axis=1)
+    best = np.full(n + 1, -np.inf)
+    best[0] = 0.0
+    back = np.zeros(n + 1, dtype=np.int64)
+    for b in range(min_len, n + 1):
+        a = np.arange(0, b - min_len + 1)
+        a = a[np.isfinite(best[a])]
+        if not len(a):
+            continue
+        within = (p[b, b] - p[a, b] - p[b, a] + p[a, a]) / (b - a)
+        score = best[a] + within - penalty
+        k = int(np.argmax(score))
+        best[b], back[b] = float(score[k]), int(a[k])
+    if not np.isfinite(best[n]):
+        return []
+    cuts, b = [], n
+    while b > 0:
+        b = int(back[b])
+        if b > 0:
+            cuts.append(b)
+    return sorted(cuts)
 
 
 def _blend(rows: np.ndarray, t: float, lo: float, hi: float, context_s: float
@@ -167,20 +185,27 @@ def _beatmatched(beats: np.ndarray | None, start: float, end: float) -> bool | N
 
 
 def find_transitions(rows: np.ndarray, beats: np.ndarray | None = None,
-                     block_s: float = 2.0, kernel_s: float = 30.0, threshold: float = 1.0,
+                     block_s: float = 2.0, kernel_s: float = 30.0, penalty: float = 4.0,
                      min_gap_s: float = 40.0, context_s: float = 20.0) -> list[MixTransition]:
     """Transitions of a mix from its :func:`mix_frames` rows (and beat times if known)."""
     rows = np.asarray(rows, dtype=np.float64)
-    times, nov = novelty_curve(rows, block_s, kernel_s)
-    peaks = _peaks(times, nov, threshold, min_gap_s)
+    s2, res = second_order(rows, block_s)
+    if not len(s2):
+        return []
+    cuts = segment_cuts(s2, penalty, max(1, round(min_gap_s / (res * FRAME_S))))
+    nov = novelty_curve(s2, res, kernel_s)
+    med = float(np.median(nov))
+    mad = 1.4826 * float(np.median(np.abs(nov - med))) + 1e-9
+    times = [c * res * FRAME_S for c in cuts]
     out: list[MixTransition] = []
     total = len(rows) * FRAME_S
-    for k, (t, strength) in enumerate(peaks):
-        lo = 0.0 if k == 0 else (peaks[k - 1][0] + t) / 2
-        hi = total if k == len(peaks) - 1 else (t + peaks[k + 1][0]) / 2
-        start, cross, end = _blend(rows, t + block_s / 2, lo, hi, context_s)
+    for k, (c, t) in enumerate(zip(cuts, times, strict=True)):
+        lo = 0.0 if k == 0 else (times[k - 1] + t) / 2
+        hi = total if k == len(times) - 1 else (t + times[k + 1]) / 2
+        start, _cross, end = _blend(rows, t, lo, hi, context_s)
+        start, end = min(start, t), max(end, t)
         blend = end - start
         kind = "cut" if blend < 1.5 else "fade" if blend < 12.0 else "long blend"
-        out.append(MixTransition(cross, start, end, kind, _beatmatched(beats, start, end),
-                                 strength))
+        strength = float((nov[min(c, len(nov) - 1)] - med) / mad)
+        out.append(MixTransition(t, start, end, kind, _beatmatched(beats, start, end), strength))
     return out

@@ -136,9 +136,9 @@ class TransitionsTask(ProcessTask):
 
     @dataclass
     class Config:
-        min_gap_s: float = 40.0  # shortest time between two transitions
-        threshold: float = 1.0  # robust deviations above the median novelty
-        kernel_s: float = 30.0  # seconds compared each side
+        min_gap_s: float = 40.0  # shortest time between two transitions (shortest track)
+        penalty: float = 4.0  # cost of one more cut: higher finds fewer transitions
+        kernel_s: float = 30.0  # seconds compared each side for a transition's strength
 
     def start(self, track: TrackInfo) -> None:
         self.rows: list[Any] = []
@@ -157,7 +157,7 @@ class TransitionsTask(ProcessTask):
         rows = np.concatenate(self.rows) if self.rows else np.zeros((0, 36), np.float32)
         cfg = self.config
         found = find_transitions(rows, results["beats"].beats, kernel_s=cfg.kernel_s,
-                                 threshold=cfg.threshold, min_gap_s=cfg.min_gap_s)
+                                 penalty=cfg.penalty, min_gap_s=cfg.min_gap_s)
         return TaskResult(Transitions(found))
 
     def abort(self) -> None:
