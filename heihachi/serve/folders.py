@@ -130,21 +130,22 @@ def _pattern_sections(patterns: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _key(analysis: dict[str, Any]) -> str | None:
+    """``"F minor (4A)"`` from the key of ``analysis.json`` (a string, or a document with
+    ``key``/``name``, ``mode`` and ``camelot``, possibly under ``global``)."""
     key = analysis.get("key")
+    if isinstance(key, dict) and isinstance(key.get("global"), dict):
+        key = key["global"]
     if isinstance(key, str):
         return key
-    if isinstance(key, dict):
-        name = key.get("key") or key.get("name") or key.get("label")
-        if isinstance(name, dict):  # {"key": {"global": {...}}}
-            name = name.get("key") or name.get("name")
-        mode = key.get("mode")
-        camelot = key.get("camelot")
-        text = " ".join(str(x) for x in (name, mode) if x and str(x) not in str(name or ""))
-        text = text or (str(name) if name else "")
-        if not text and isinstance(key.get("global"), dict):
-            return _key({"key": key["global"]})
-        return f"{text} ({camelot})" if camelot and text else (text or None)
-    return None
+    if not isinstance(key, dict):
+        return None
+    name = key.get("key") or key.get("name") or key.get("label") or key.get("tonic")
+    if not isinstance(name, str):
+        return None
+    mode = key.get("mode")
+    text = name if not mode or str(mode) in name else f"{name} {mode}"
+    camelot = key.get("camelot")
+    return f"{text} ({camelot})" if camelot else text
 
 
 class Waveforms:

@@ -73,26 +73,33 @@ class BodyLimit:
         if declared > self.max_bytes:
             return await send_error(send, 413, message)
         seen = 0
-        started = False
+        over = False  # the body passed the limit: whatever the app answers becomes a 413
+        replaced = False
 
         async def counted() -> dict[str, Any]:
-            nonlocal seen
+            nonlocal seen, over
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_bytes:
+                    over = True
                     raise BodyTooLarge()
             return msg
 
-        async def tracked(msg: dict[str, Any]) -> None:
-            nonlocal started
-            started = started or msg["type"] == "http.response.start"
+        async def answer(msg: dict[str, Any]) -> None:
+            # the form parser may catch BodyTooLarge and answer 400 itself: say 413 instead
+            nonlocal replaced
+            if over:
+                if not replaced:
+                    replaced = True
+                    await send_error(send, 413, message)
+                return
             await send(msg)
 
         try:
-            await self.app(scope, counted, tracked)
+            await self.app(scope, counted, answer)
         except BodyTooLarge:
-            if not started:
+            if not replaced:
                 await send_error(send, 413, message)
 
 
