@@ -70,7 +70,7 @@ def test_analyze_writes_the_cli_layout(client, server, tmp_path):
     cli_files = {p.name for p in (cli_out / track).iterdir()}
     job_files = {Path(f).name for f in job["files"] if f.startswith(f"out/{track}/")}
     assert cli_files <= job_files and "patterns.json" in job_files
-    assert f"out/summary.json" in job["files"]
+    assert "out/summary.json" in job["files"]
     assert client.file(out["job"], f"out/{track}/drums.mid")[:4] == b"MThd"
     health = client.health()
     assert health["queue_depth"] == 0 and "drums:drumnet" in health["models_loaded"]
@@ -124,7 +124,8 @@ def test_explorer_in_chromium(server, client, tmp_path):
         page.select_option("#upload-task", "analyze")
         page.click("#upload-go")
         page.wait_for_function("document.getElementById('upload-progress').value === 100")
-        job_id = page.get_attribute("#upload-status", "data-job", timeout=30_000)
+        page.wait_for_selector("#upload-status[data-job]", timeout=30_000)
+        job_id = page.get_attribute("#upload-status", "data-job")
         page.wait_for_selector(f"#job-list li[data-job='{job_id}'][data-status='done']",
                                timeout=120_000)
         page.click(f"#job-list li[data-job='{job_id}']")
