@@ -42,6 +42,19 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _warm_up(settings: ServeSettings) -> None:
+    """Import Hydra, the registry and the decoders, and validate the default settings."""
+    from heihachi.runtime import audio  # noqa: F401
+    from heihachi.serve.tasks import TASKS, client_overrides, resolve_kind, validate
+
+    spec = TASKS["drums"]
+    kind = resolve_kind(spec, settings.overrides)
+    try:
+        validate(kind, settings.overrides + client_overrides(spec, kind, None, None, []))
+    except HeihachiError as e:  # a bad server override: say so now, requests will too
+        print(f"heihachi serve: warning: {e}")
+
+
 def static_dir() -> Path:
     return Path(str(resources.files("heihachi.serve") / "static"))
 
@@ -62,6 +75,10 @@ def create_app(settings: ServeSettings, start_workers: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> Any:
         if supervisor is not None:
             supervisor.start()
+        if store is not None:  # compose once now, not on the first upload
+            from fastapi.concurrency import run_in_threadpool
+
+            await run_in_threadpool(_warm_up, settings)
         try:
             yield
         finally:
@@ -78,7 +95,7 @@ def create_app(settings: ServeSettings, start_workers: bool = True) -> FastAPI:
 
     @app.exception_handler(RequestError)
     async def _request_error(_r: Request, exc: RequestError) -> JSONResponse:
-        headers = {"Retry-After": "2"} if exc.status == 503 else None
+        headers = {"Retry-After": "1"} if exc.status == 503 else None
         return _json_error(exc.status, exc.message, headers)
 
     @app.exception_handler(HeihachiError)

@@ -45,7 +45,8 @@ async def submit(request: Request, task: str, uploads: list[UploadFile], *,
     """Queue a job for ``task`` and answer 202 (or, with ``wait``, the finished job)."""
     settings, store = state(request)
     spec = TASKS[task]
-    if store.counts()["queued"] >= settings.max_queue:
+    counts = await run_in_threadpool(store.counts)
+    if counts["queued"] >= settings.max_queue:
         raise RequestError(503, f"the queue is full ({settings.max_queue} jobs waiting); "
                                 "retry later")
     kind = resolve_kind(spec, settings.overrides)
@@ -63,7 +64,7 @@ async def submit(request: Request, task: str, uploads: list[UploadFile], *,
               batch_key=batch_key(spec, kind, ov, job_id, extra or None),
               params={"kind": kind, "overrides": ov, **extra}, inputs=inputs,
               audio_s=audio_s, created=time.time(), client=_client(request))
-    store.add(job)
+    await run_in_threadpool(store.add, job)
     location = f"/api/v1/jobs/{job_id}"
     if wait and (audio_s or 0.0) <= settings.wait_max_audio_s:
         done = await wait_for(store, job_id, settings.wait_timeout_s)
