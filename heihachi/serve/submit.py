@@ -27,6 +27,7 @@ from heihachi.serve.storage import (
     save_stream,
 )
 from heihachi.serve.tasks import TASKS, batch_key, client_overrides, resolve_kind, validate
+from heihachi.serve.views import job_document
 
 
 def state(request: Request) -> tuple[ServeSettings, JobStore]:
@@ -69,8 +70,6 @@ async def submit(request: Request, task: str, uploads: list[UploadFile], *,
     if wait and (audio_s or 0.0) <= settings.wait_max_audio_s:
         done = await wait_for(store, job_id, settings.wait_timeout_s)
         if done is not None:
-            from heihachi.serve.routes_jobs import job_document
-
             return JSONResponse(job_document(settings, store, done), status_code=200)
     return JSONResponse({"id": job_id, "status": "queued", "task": task, "url": location},
                         status_code=202, headers={"Location": location})
