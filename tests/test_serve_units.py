@@ -169,3 +169,44 @@ def test_settings_round_trip_without_keys(tmp_path):
     back = ServeSettings.load(tmp_path / "d")
     assert back.overrides == ["profile=tiny"] and back.api_keys == []
     assert Path(back.data) == tmp_path / "d"
+
+
+def test_retention_deletes_old_finished_jobs_and_their_files(tmp_path):
+    from heihachi.serve.settings import ServeSettings
+    from heihachi.serve.supervisor import Supervisor
+
+    s = ServeSettings(data=tmp_path / "d", retention_h=1.0)
+    store = JobStore(s.db_path)
+    old, fresh, waiting = _job(store), _job(store), _job(store, "single:w")
+    for j in (old, fresh, waiting):
+        (s.jobs_dir / j / "out").mkdir(parents=True)
+    store.claim("w", 2)
+    store.finish(old, "w", "done", {})
+    store.finish(fresh, "w", "done", {})
+    sup = Supervisor(s, store)
+    assert sup.cleanup(now=time.time() + 1800) == 0  # both younger than an hour
+    with store._db() as db:
+        db.execute("UPDATE jobs SET finished = ? WHERE id = ?", (time.time() - 7200, old))
+    assert sup.cleanup() == 1
+    assert store.get(old) is None and not (s.jobs_dir / old).exists()
+    assert store.get(fresh).status == "done" and (s.jobs_dir / fresh).exists()
+    assert store.get(waiting).status == "queued"  # unfinished jobs are never removed
+    assert Supervisor(ServeSettings(data=tmp_path / "k", retention_h=0), store).cleanup(
+        now=time.time() + 10**9) == 0
+
+
+def test_one_server_per_data_directory(tmp_path):
+    import fcntl
+
+    from heihachi.errors import UsageError
+    from heihachi.serve.settings import ServeSettings
+    from heihachi.serve.supervisor import Supervisor, data_in_use
+
+    s = ServeSettings(data=tmp_path / "d", workers=1)
+    s.data.mkdir()
+    assert not data_in_use(s.data)
+    with open(s.data / "server.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert data_in_use(s.data)
+        with pytest.raises(UsageError, match="another heihachi server"):
+            Supervisor(s, JobStore(s.db_path)).start()
