@@ -7,6 +7,8 @@ Each takes an audio upload and the same choices as the CLI command it mirrors:
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
@@ -29,19 +31,24 @@ WAIT = Query(False, description="Answer when the job is done (short files only);
 AUDIO = File(..., description="An audio file (wav, flac, ogg, mp3, aiff, m4a, opus)")
 
 
-def _summary(name: str) -> str:
-    return TASKS[name].summary
+def _single_file(task: str) -> Any:
+    """The endpoint of a task that takes one file and the CLI's plugin choices."""
+
+    async def endpoint(request: Request, file: UploadFile = AUDIO, plugin: str | None = PLUGIN,
+                       model: str | None = MODEL, overrides: list[str] = OVERRIDES,
+                       wait: bool = WAIT) -> JSONResponse:
+        return await submit(request, task, [file], plugin=plugin, model=model,
+                            overrides=overrides, wait=wait)
+
+    return endpoint
 
 
-@router.post("/analyze", summary=_summary("analyze"), responses=_RESPONSES)
-async def analyze(request: Request, file: UploadFile = AUDIO, plugin: str | None = PLUGIN,
-                  model: str | None = MODEL, overrides: list[str] = OVERRIDES,
-                  wait: bool = WAIT) -> JSONResponse:
-    return await submit(request, "analyze", [file], plugin=plugin, model=model,
-                        overrides=overrides, wait=wait)
+for _task in ("analyze", "features", "beats", "drums"):
+    router.add_api_route(f"/{_task}", _single_file(_task), methods=["POST"], name=_task,
+                         summary=TASKS[_task].summary, responses=_RESPONSES)
 
 
-@router.post("/batch-analyze", summary=_summary("batch-analyze"), responses=_RESPONSES)
+@router.post("/batch-analyze", summary=TASKS["batch-analyze"].summary, responses=_RESPONSES)
 async def batch_analyze(request: Request,
                         files: list[UploadFile] = File(..., description="Audio files"),
                         plugin: str | None = PLUGIN, model: str | None = MODEL,
@@ -50,31 +57,7 @@ async def batch_analyze(request: Request,
                         overrides=overrides, wait=wait)
 
 
-@router.post("/features", summary=_summary("features"), responses=_RESPONSES)
-async def features(request: Request, file: UploadFile = AUDIO, plugin: str | None = PLUGIN,
-                   model: str | None = MODEL, overrides: list[str] = OVERRIDES,
-                   wait: bool = WAIT) -> JSONResponse:
-    return await submit(request, "features", [file], plugin=plugin, model=model,
-                        overrides=overrides, wait=wait)
-
-
-@router.post("/beats", summary=_summary("beats"), responses=_RESPONSES)
-async def beats(request: Request, file: UploadFile = AUDIO, plugin: str | None = PLUGIN,
-                model: str | None = MODEL, overrides: list[str] = OVERRIDES,
-                wait: bool = WAIT) -> JSONResponse:
-    return await submit(request, "beats", [file], plugin=plugin, model=model,
-                        overrides=overrides, wait=wait)
-
-
-@router.post("/drums", summary=_summary("drums"), responses=_RESPONSES)
-async def drums(request: Request, file: UploadFile = AUDIO, plugin: str | None = PLUGIN,
-                model: str | None = MODEL, overrides: list[str] = OVERRIDES,
-                wait: bool = WAIT) -> JSONResponse:
-    return await submit(request, "drums", [file], plugin=plugin, model=model,
-                        overrides=overrides, wait=wait)
-
-
-@router.post("/stems", summary=_summary("stems"), responses=_RESPONSES)
+@router.post("/stems", summary=TASKS["stems"].summary, responses=_RESPONSES)
 async def stems(request: Request, file: UploadFile = AUDIO, plugin: str | None = PLUGIN,
                 model: str | None = MODEL, overrides: list[str] = OVERRIDES,
                 stems: str | None = Form(None, description="Keep only these stems, comma "
