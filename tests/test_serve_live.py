@@ -151,3 +151,46 @@ def test_explorer_in_chromium(server, client, tmp_path):
         page.wait_for_function("!document.getElementById('player').paused", timeout=20_000)
         browser.close()
     assert errors == [], errors
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (/usr/bin/chromium)")
+def test_results_folder_in_chromium_shows_sections_and_key(tmp_path):
+    """``serve --results DIR``: a CLI folder with ``analysis.json`` (heihachi process)."""
+    import json
+
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    out = tmp_path / "out" / "mix"
+    out.mkdir(parents=True)
+    audio = write_tone(tmp_path / "mix.wav", seconds=8.0, sr=22_050)
+    hits = [{"time": t, "class": c, "confidence": 0.9, "velocity": 0.7, "label": c}
+            for t in np.arange(0.1, 8, 0.5) for c in ("kick", "hihat")]
+    (out / "drums.json").write_text(json.dumps({"schema": "heihachi.drums/1",
+                                                "path": str(audio), "hits": hits}))
+    (out / "beats.json").write_text(json.dumps({"path": str(audio), "tempo": 120.0,
+                                                "beats": list(np.arange(0.1, 8, 0.5)),
+                                                "downbeats": list(np.arange(0.1, 8, 2.0))}))
+    (out / "analysis.json").write_text(json.dumps({
+        "schema": "heihachi.analysis/1", "path": str(audio),
+        "sections": [{"start": 0.0, "end": 4.0, "label": "intro"},
+                     {"start": 4.0, "end": 8.0, "label": "drop"}],
+        "key": {"key": "F", "mode": "minor", "camelot": "4A"}}))
+    server = LiveServer(tmp_path / "data", "--results", str(tmp_path / "out")).start()
+    errors: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+            page = browser.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(server.url + "/")
+            page.click("#job-list li:has-text('mix')")
+            page.wait_for_selector("#track-view:not([hidden])")
+            meta = page.inner_text("#track-meta")
+            assert "key F minor (4A)" in meta and "2 sections" in meta and "120.0 BPM" in meta
+            assert page.is_hidden("#upload-panel")
+            page.click("#play")
+            page.wait_for_function("document.getElementById('player').currentTime > 0.3")
+            browser.close()
+    finally:
+        server.stop()
+    assert errors == [], errors
