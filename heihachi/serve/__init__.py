@@ -11,9 +11,13 @@ The rooms:
   and the validation of client overrides.
 - :mod:`~heihachi.serve.worker` + :mod:`~heihachi.serve.execute`: worker processes
   that keep plugins loaded and run queued files through the CLI's ``Runner``.
-- :mod:`~heihachi.serve.app` and ``routes_*``: the FastAPI app; ``guards``: auth, rate
-  limits, body size limit, JSON errors; :mod:`~heihachi.serve.folders`: reading a CLI
-  output folder for the explorer; ``static/``: the explorer itself (no CDN).
+- :mod:`~heihachi.serve.semantic_jobs`: index add, search and tags in a worker.
+- :mod:`~heihachi.serve.supervisor`: one server per ``--data``, worker restarts, leases,
+  retention.
+- :mod:`~heihachi.serve.app` and ``routes_*``: the FastAPI app; ``submit``: accepting a
+  job; ``views``: a job as answered; ``guards``: auth, rate limits, body size limit,
+  JSON errors; :mod:`~heihachi.serve.folders`: reading a CLI output folder for the
+  explorer; ``run``: ``heihachi serve`` itself; ``static/``: the explorer (no CDN).
 
 FastAPI, uvicorn and python-multipart are the ``serve`` extra; nothing here is
 imported when the CLI starts.
