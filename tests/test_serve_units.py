@@ -87,6 +87,19 @@ def test_stale_and_restart_requeue(tmp_path):
     assert store.get(a).status == "queued" and store.get(a).attempts == 2
 
 
+def test_a_job_that_keeps_killing_its_worker_fails(tmp_path):
+    from heihachi.serve.jobs import MAX_ATTEMPTS
+
+    store = JobStore(tmp_path / "jobs.sqlite")
+    a = _job(store)
+    for n in range(MAX_ATTEMPTS):
+        assert [j.id for j in store.claim(f"w{n}", 4)] == [a]
+        store.requeue(worker=f"w{n}")
+    job = store.get(a)
+    assert job.status == "failed" and "died 3 times" in job.error
+    assert store.claim("w", 4) == []
+
+
 def test_list_is_paginated_newest_first(tmp_path):
     store = JobStore(tmp_path / "jobs.sqlite")
     ids = [_job(store) for _ in range(5)]

@@ -11,7 +11,8 @@ transaction (WAL mode, so readers never block the writer), which is what makes a
   the lease, or the server restarted) goes back to ``queued``;
 - finishing is guarded: ``... WHERE status='running' AND worker=?``, and the ``done``
   event is inserted in the same transaction only if that update hit the row. A job is
-  therefore finished at most once, and every accepted job is eventually finished.
+  therefore finished at most once, and every accepted job is eventually finished (one
+  that took its worker down ``MAX_ATTEMPTS`` times is failed rather than retried).
 
 The ``events`` table is the audit trail the crash test and the load bench count.
 """
@@ -29,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 STATUSES = ("queued", "running", "done", "failed")
+#: a job whose worker died this many times while running it fails instead of running again
+MAX_ATTEMPTS = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -268,9 +271,16 @@ class JobStore:
             raise ValueError("requeue: say which jobs")
         now = time.time()
         with self._db(immediate=True) as db:
-            ids = [r[0] for r in db.execute(f"SELECT id FROM jobs WHERE status = 'running'{cond}",
-                                            args).fetchall()]
-            for i in ids:
+            rows = db.execute(f"SELECT id, attempts FROM jobs WHERE status = 'running'{cond}",
+                              args).fetchall()
+            for i, attempts in rows:
+                if attempts >= MAX_ATTEMPTS:  # a job that kills its worker every time
+                    db.execute("UPDATE jobs SET status = 'failed', finished = ?, error = ? "
+                               "WHERE id = ?", (now, f"the worker running this job died "
+                                                     f"{attempts} times; it is not retried",
+                                                i))
+                    db.execute("INSERT INTO events VALUES (?, 'failed', ?, NULL)", (i, now))
+                    continue
                 db.execute("UPDATE jobs SET status = 'queued', worker = NULL WHERE id = ?", (i,))
                 db.execute("INSERT INTO events VALUES (?, 'requeued', ?, NULL)", (i, now))
-        return len(ids)
+        return len(rows)
