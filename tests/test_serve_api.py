@@ -160,7 +160,9 @@ def test_queue_bound_503(tmp_path, tone):
     with client(tmp_path, max_queue=1) as c:
         assert upload(c, tone).status_code == 202
         r = upload(c, tone)
-        assert r.status_code == 503 and r.headers["retry-after"]
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert "queue is full" in r.json()["message"]
+        assert len(list((tmp_path / "data" / "jobs").iterdir())) == 1  # nothing kept
 
 
 def test_cors_origins(tmp_path):

@@ -18,7 +18,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from heihachi import __version__
 from heihachi.errors import ConfigError, HeihachiError, UsageError
-from heihachi.serve.guards import BodyLimit, JsonErrors, RateLimit, TokenAuth, error_body
+from heihachi.serve.guards import (
+    BodyLimit,
+    JsonErrors,
+    QueueGate,
+    RateLimit,
+    TokenAuth,
+    error_body,
+)
 from heihachi.serve.jobs import JobStore
 from heihachi.serve.settings import ServeSettings
 from heihachi.serve.storage import RequestError
@@ -119,7 +126,9 @@ def create_app(settings: ServeSettings, start_workers: bool = True) -> FastAPI:
     app.mount("/", StaticFiles(directory=static_dir(), html=True), name="explorer")
 
     # add_middleware wraps: the last added is the outermost. Order, outside in: JSON
-    # errors -> CORS (so refusals carry CORS headers) -> body limit -> auth -> rate limit.
+    # errors -> CORS (so refusals carry CORS headers) -> body limit -> auth -> rate limit
+    # -> queue gate (a full queue refuses an upload before its body is read).
+    app.add_middleware(QueueGate, store=store, max_queue=settings.max_queue)
     app.add_middleware(RateLimit, rate=settings.rate_per_s, burst=settings.rate_burst)
     app.add_middleware(TokenAuth, keys=settings.api_keys)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)

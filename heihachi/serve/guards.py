@@ -172,6 +172,27 @@ class RateLimit:
         await self.app(scope, receive, send)
 
 
+class QueueGate:
+    """503 + Retry-After for an upload while the queue is full, before its body is read
+    (a client that retries must not re-send megabytes only to be refused)."""
+
+    def __init__(self, app: ASGIApp, store: Any, max_queue: int) -> None:
+        self.app = app
+        self.store = store
+        self.max_queue = max_queue
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope.get("method") == "POST"
+                and scope.get("path", "").startswith("/api/") and self.store is not None):
+            from starlette.concurrency import run_in_threadpool
+
+            counts = await run_in_threadpool(self.store.counts)
+            if counts["queued"] >= self.max_queue:
+                return await send_error(send, 503, f"the queue is full ({self.max_queue} jobs "
+                                        "waiting); retry later", [(b"retry-after", b"1")])
+        await self.app(scope, receive, send)
+
+
 class JsonErrors:
     """The last line: an exception nobody handled becomes a JSON 500, never a traceback
     (the traceback goes to the server's log)."""
