@@ -55,6 +55,19 @@ class IndexConfig:
     ef_search: int = 64
 
 
+@dataclass
+class ProcessConfig:
+    """``heihachi process``: which tasks run, and what is written at the end."""
+
+    tasks: list[str] = field(default_factory=lambda: [
+        "drums", "beats", "patterns", "sections", "key", "energy"])
+    modules: list[str] = field(default_factory=list)  # extra modules registering tasks
+    settings: dict[str, Any] = field(default_factory=dict)  # <task>.<key>: task settings
+    block_s: float = 4.0  # seconds of audio decoded per block
+    report: bool = True  # OUT/report.html
+    exports: list[str] = field(default_factory=list)  # collection exports at the end
+
+
 def conf_dir() -> Path:
     """The shipped ``conf/`` directory (inside the installed package)."""
     return Path(str(resources.files("heihachi.conf")))
@@ -75,8 +88,32 @@ def _store_schemas() -> None:
     cs.store(group="output", name="schema", node=OutputConfig)
     cs.store(group="models", name="schema", node=ModelsConfig)
     cs.store(group="index", name="schema", node=IndexConfig)
+    cs.store(group="process", name="schema", node=ProcessConfig(settings=_task_settings()))
     for info in get_registry().all():
         cs.store(group=info.kind, name=info.name, node=info.cls.Config)
+
+
+def _task_settings() -> dict[str, Any]:
+    """Every registered process task's default settings (``process.settings.<task>``), so
+    ``process.settings.patterns.steps_per_bar=32`` needs no ``+`` and a typo is an error."""
+    import sys
+    from dataclasses import asdict, is_dataclass
+
+    from heihachi.errors import HeihachiError
+    from heihachi.process.registry import task_registry
+
+    try:
+        tasks = task_registry()
+    except HeihachiError as e:  # `process` itself reports it; other commands go on
+        print(f"heihachi: warning: {e}", file=sys.stderr)
+        return {}
+    out = {}
+    for name, cls in sorted(tasks.items()):
+        if is_dataclass(cls.Config):
+            defaults = asdict(cls.Config())
+            if defaults:
+                out[name] = defaults
+    return out
 
 
 def _one_line(e: BaseException) -> str:
@@ -89,8 +126,12 @@ def _one_line(e: BaseException) -> str:
     return ": ".join(parts)
 
 
-def compose(overrides: list[str], config_dirs: list[str] | None = None) -> tuple[Any, dict]:
+def compose(overrides: list[str], config_dirs: list[str] | None = None,
+            config_name: str = "config") -> tuple[Any, dict]:
     """Compose the config; returns ``(cfg, choices)`` where choices maps group -> option.
+
+    ``config_name`` picks the primary config (``config``, or a named one such as
+    ``performance`` or ``mix``, from ``conf/`` or a ``config_dirs`` directory).
 
     Raises:
         ConfigError: a wrong key, type, value or plugin name (one line).
@@ -103,13 +144,22 @@ def compose(overrides: list[str], config_dirs: list[str] | None = None) -> tuple
     _store_schemas()
     GlobalHydra.instance().clear()
     overrides = list(overrides)
-    if config_dirs:
-        extra = ",".join(f"file://{Path(d).absolute()}" for d in config_dirs)
+    primary = conf_dir()
+    dirs = [Path(d).absolute() for d in config_dirs or []]
+    if not (primary / f"{config_name}.yaml").is_file():
+        # a named config in a user directory: that directory is the primary one and the
+        # built-in conf/ is searched after it (its `- config` default and groups)
+        owner = next((d for d in dirs if (d / f"{config_name}.yaml").is_file()), None)
+        if owner is not None:
+            dirs = [d for d in dirs if d != owner] + [primary]
+            primary = owner
+    if dirs:
+        extra = ",".join(f"file://{d}" for d in dirs)
         overrides.append(f"hydra.searchpath=[{extra}]")
     try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir()),
+        with initialize_config_dir(version_base="1.3", config_dir=str(primary),
                                    job_name="heihachi"):
-            cfg = hydra_compose("config", overrides=overrides, return_hydra_config=True)
+            cfg = hydra_compose(config_name, overrides=overrides, return_hydra_config=True)
     except Exception as e:
         raise ConfigError(f"invalid configuration: {_one_line(e)}") from None
     finally:
@@ -131,12 +181,13 @@ def _validate(cfg: Any) -> None:
         raise ConfigError(f"runtime.device={rt.device!r}: use auto, cpu, cuda, cuda:N or mps")
     if rt.batch_size < 1:
         raise ConfigError(f"runtime.batch_size={rt.batch_size}: must be >= 1")
-    from heihachi.export import WRITERS
+    from heihachi.export import AUDIO_WRITERS, WRITERS
 
-    unknown = [f for f in cfg.output.formats if f != "json" and f not in WRITERS]
+    known = {*WRITERS, *AUDIO_WRITERS}
+    unknown = [f for f in cfg.output.formats if f != "json" and f not in known]
     if unknown:
         raise ConfigError(f"output.formats: unknown {', '.join(unknown)}; choose from json, "
-                          f"{', '.join(sorted(WRITERS))}")
+                          f"{', '.join(sorted(known))}")
     if cfg.index.embedder not in ("similarity", "extractor"):
         raise ConfigError(f"index.embedder={cfg.index.embedder!r}: use similarity or extractor")
     if rt.num_workers < 0:

@@ -56,5 +56,21 @@ def register_similarity_models(register: Register) -> None:
 
 
 @hookspec
+def register_segmenters(register: Register) -> None:
+    """Register segmenter classes (``heihachi.tasks.Segmenter``): sections of a track."""
+
+
+@hookspec
+def register_key_detectors(register: Register) -> None:
+    """Register key detector classes (``heihachi.tasks.KeyDetector``): key per track/section."""
+
+
+@hookspec
+def register_process_tasks(register: Register) -> None:
+    """Register ``heihachi process`` tasks (``heihachi.process.task.ProcessTask`` subclasses);
+    ``process.tasks=[NAME,...]`` selects them by their ``name``."""
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add commands to the ``heihachi`` click group: ``@cli.command()`` on a function."""

@@ -38,6 +38,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "heihachi.plugins.clap",
     "heihachi.plugins.hf_captioner",
     "heihachi.plugins.demucs_separator",
+    "heihachi.plugins.music_dsp",
 )
 
 _HOOK_TO_KIND = {hook: kind for kind, (_b, _m, hook, _c) in KINDS.items()}

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     import torch
 
+    from heihachi.analysis_results import Frames, KeyEstimate, Sections
     from heihachi.results import (
         Beats,
         Captions,
@@ -187,6 +188,63 @@ class SimilarityModel(Plugin):
         raise NotImplementedError
 
 
+@dataclass
+class SectionContext:
+    """What a segmenter gets besides its own frames, from the other analyses of the track.
+
+    Attributes:
+        duration: the track's length, seconds.
+        beats, downbeats: beat and downbeat times (seconds; empty if unknown).
+        hit_times, hit_classes: every drum hit's time and class (``kick``, ``snare``...).
+    """
+
+    duration: float
+    beats: Any = None
+    downbeats: Any = None
+    hit_times: Any = None
+    hit_classes: Any = None
+
+
+class Segmenter(Plugin):
+    """Audio (+ beats and drum hits) -> sections (intro, build-up, drop, ...).
+
+    ``frames`` (batched, per window) turns audio into per-frame features (or a learned
+    model's embeddings); ``segment`` (once per track) turns the stitched frames and the
+    :class:`SectionContext` into :class:`~heihachi.analysis_results.Sections`.
+    """
+
+    kind = "segmenter"
+    sample_rate = 22_050
+    window_s = 30.0
+
+    def frames(self, batch: AudioBatch) -> list[Frames]:
+        raise NotImplementedError
+
+    def segment(self, frames: Frames, context: SectionContext) -> Sections:
+        raise NotImplementedError
+
+
+class KeyDetector(Plugin):
+    """Audio -> musical key, for a whole track and for any span of it (its sections).
+
+    ``key_frames`` (batched, per window) gives per-frame key evidence (a DSP chroma, or
+    a learned model's logits); ``estimate`` reads the key of ``[start, end)`` from the
+    stitched frames, None when nothing tonal plays. ``phrases`` are the first bars of
+    the span's phrases (section starts, every 8 bars) for detectors that weigh them.
+    """
+
+    kind = "key-detector"
+    sample_rate = 22_050
+    window_s = 30.0
+
+    def key_frames(self, batch: AudioBatch) -> list[Frames]:
+        raise NotImplementedError
+
+    def estimate(self, frames: Frames, start: float | None = None, end: float | None = None,
+                 phrases: list[tuple[float, float]] | tuple = ()) -> KeyEstimate | None:
+        raise NotImplementedError
+
+
 #: kind -> (base class, batched method, registering hook, CLI command)
 KINDS: dict[str, tuple[type[Plugin], str, str, str]] = {
     "extractor": (FeatureExtractor, "embed", "register_extractors", "extract"),
@@ -195,4 +253,6 @@ KINDS: dict[str, tuple[type[Plugin], str, str, str]] = {
     "separator": (StemSeparator, "separate", "register_separators", "separate"),
     "captioner": (Captioner, "caption", "register_captioners", "caption"),
     "similarity": (SimilarityModel, "embed_audio", "register_similarity_models", "similarity"),
+    "segmenter": (Segmenter, "frames", "register_segmenters", "sections"),
+    "key-detector": (KeyDetector, "key_frames", "register_key_detectors", "key"),
 }

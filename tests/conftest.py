@@ -51,3 +51,27 @@ def fresh_registry():
     reset_registry()
     yield get_registry()
     reset_registry()
+
+
+@pytest.fixture(scope="session")
+def process_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One `heihachi process` run (shipped drumnet) over the example clip, the same clip
+    starting 0.5 s later, and an empty file; drums, beats, patterns and the click track,
+    with Sonic Visualiser layers and MIDI. Shared by the process tests (read only)."""
+    import soundfile as sf
+
+    base = tmp_path_factory.mktemp("process_run")
+    clip = ROOT / "examples" / "audio" / "two_step_174.flac"
+    inputs = base / "in"
+    inputs.mkdir()
+    (inputs / "clip.flac").write_bytes(clip.read_bytes())
+    audio, sr = sf.read(clip, dtype="float32", always_2d=True)
+    late = np.concatenate([np.zeros((sr // 2, audio.shape[1]), np.float32), audio])
+    sf.write(inputs / "late.wav", late, sr)
+    (inputs / "broken.wav").write_bytes(b"")
+    out = base / "out"
+    result = run_heihachi("process", str(inputs), "-o", str(out), "-q",
+                          "process.tasks=[drums,beats,patterns]",
+                          "output.formats=[json,sv,midi,click]")
+    assert result.returncode == 1, result.stderr  # broken.wav fails, the rest finish
+    return {"in": inputs, "out": out, "clip": inputs / "clip.flac", "stderr": result.stderr}

@@ -24,8 +24,9 @@ HOOKS = sorted(n for n, f in inspect.getmembers(hookspecs, inspect.isfunction)
                if hasattr(f, "heihachi_spec"))
 
 
-def test_there_is_one_register_hook_per_kind_plus_commands():
-    assert {KINDS[k][2] for k in KINDS} | {"register_commands"} == set(HOOKS)
+def test_there_is_one_register_hook_per_kind_plus_commands_and_process_tasks():
+    assert {KINDS[k][2] for k in KINDS} | {"register_commands", "register_process_tasks"} == set(
+        HOOKS)
 
 
 @pytest.mark.parametrize("hook", HOOKS)

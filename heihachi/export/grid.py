@@ -48,3 +48,23 @@ def get_hits(results: dict[str, Any]) -> list[DrumHit]:
     """The drum hits (time order), empty if there is no ``drums`` result."""
     res = results.get("drums")
     return sorted(res.hits, key=lambda h: h.time) if isinstance(res, DrumHits) else []
+
+
+def get_sections(results: dict[str, Any]) -> list[tuple[float, float, str]]:
+    """``(start, end, label)`` of each section: the ``sections`` task's
+    (``to_json()["sections"]``), else the pattern changes of ``patterns``."""
+    res = results.get("sections")
+    if res is not None:
+        body = res.to_json() if hasattr(res, "to_json") else res
+        rows = body.get("sections", []) if isinstance(body, dict) else []
+        return [(float(s["start"]), float(s.get("end", s["start"])), str(s.get("label", "")))
+                for s in rows if isinstance(s, dict) and "start" in s]
+    patterns = results.get("patterns")
+    bounds = list(getattr(patterns, "boundaries", []) or [])
+    if not bounds:
+        return []
+    bars = patterns.bars  # type: ignore[union-attr]
+    starts = [bars[i].start for i in bounds]
+    ends = [*starts[1:], bars[-1].end]
+    return [(float(a), float(b), f"pattern {k + 1}")
+            for k, (a, b) in enumerate(zip(starts, ends, strict=True))]

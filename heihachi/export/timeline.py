@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from heihachi.export.grid import beat_positions, get_beats, get_hits
+from heihachi.export.grid import beat_positions, get_beats, get_hits, get_sections
 from heihachi.results import DRUM_CLASSES
 from heihachi.runtime.atomic import write_text
 
@@ -69,6 +69,7 @@ function draw(){
   D.sections.forEach(function(s){
     if (s[0] < view.t0 || s[0] > t1) return;
     ctx.fillStyle = "#ffd700"; ctx.fillRect(x(s[0], w) - 1, 0, 3, TOP - 14);
+    if (typeof s[1] === "string") ctx.fillText(s[1], x(s[0], w) + 4, 10);
   });
   D.hits.forEach(function(h){
     if (h[0] < view.t0 || h[0] > t1) return;
@@ -126,7 +127,7 @@ window.heihachiTimeline = {draw: draw, view: view, hitAt: hitAt, data: D, ready:
 
 def timeline_data(results: dict[str, Any], track_name: str) -> dict[str, Any]:
     """The JSON the page embeds: hits ``[t, class, conf, vel, label]``, beats
-    ``[t, bar, beat]``, section starts ``[t, bar]``, tempo and duration."""
+    ``[t, bar, beat]``, section starts ``[t, label]``, tempo and duration."""
     hits = get_hits(results)
     beats = get_beats(results)
     beat_rows: list[list[Any]] = []
@@ -136,9 +137,7 @@ def timeline_data(results: dict[str, Any], track_name: str) -> dict[str, Any]:
         pos = beat_positions(beats.beats, beats.downbeats)
         beat_rows = [[round(float(t), 4), bar, beat]
                      for t, (bar, beat) in zip(beats.beats, pos, strict=True)]
-    patterns = results.get("patterns")
-    sections = [[round(patterns.bars[i].start, 4), i + 1]  # type: ignore[union-attr]
-                for i in getattr(patterns, "boundaries", [])]
+    sections = [[round(a, 4), label] for a, _b, label in get_sections(results)]
     present = {h.drum_class for h in hits}
     classes = [c for c in DRUM_CLASSES if c in present] + sorted(present - set(DRUM_CLASSES))
     end = max([0.0] + [h.time for h in hits] + [r[0] for r in beat_rows])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -221,45 +221,155 @@ def iter_windows(path: str | Path, sample_rate: int, channels: int,
     info = probe(path)
     resample = _Resampler(info.sample_rate, sample_rate, channels)
     state = {"nonfinite": 0, "finite": 0}
-    win = None if window_s is None else max(1, round(window_s * sample_rate))
-    hop = None if win is None else max(1, round((hop_s or window_s) * sample_rate))
-    buf = _Buffer(channels)
-    starts = 0  # sample position of the buffer's first sample
-    index = 0
-    pending: Window | None = None  # held back one step so the last window is marked
-
-    def pending_end(w: Window) -> int:
-        return round(w.start * sample_rate) + w.audio.shape[1]
-
-    def next_window() -> Iterator[Window]:
-        nonlocal starts, index, pending
-        assert win is not None and hop is not None
-        window = Window(index, starts / sample_rate, buf.head(min(buf.size, win)), last=False)
-        if pending is not None:
-            yield pending
-        pending = window
-        index += 1
-        buf.drop(hop)
-        starts += hop
-
+    windower = Windower(sample_rate, channels, window_s, hop_s, whole=window_s is None)
     for block in _blocks(info):
-        buf.push(resample(_sanitize(path, mix_channels(block, channels), state)))
-        while win is not None and buf.size >= win:
-            yield from next_window()
-    buf.push(resample(np.zeros((0, channels), np.float32), last=True))
-    total = starts + buf.size
+        yield from windower.push(resample(_sanitize(path, mix_channels(block, channels), state)))
+    yield from windower.close(resample(np.zeros((0, channels), np.float32), last=True),
+                              check=lambda total: _check_decoded(path, state, total))
+
+
+def _check_decoded(path: Path, state: dict, total: int) -> None:
     if state["finite"] + state["nonfinite"] == 0 or total == 0:
         raise EmptyAudioError(path, "the file decodes to zero samples")
     if state["finite"] == 0:
         raise InvalidAudioError(path, "every sample is NaN or infinite")
-    duration = total / sample_rate
-    if win is None:
-        yield Window(0, 0.0, buf.head(buf.size), last=True, duration=duration)
-        return
-    while pending is None or pending_end(pending) < total:
-        yield from next_window()
-    pending.last, pending.duration = True, duration
-    yield pending
+
+
+class Windower:
+    """Cuts a stream of ``[n, C]`` blocks at ``sample_rate`` into :class:`Window` s.
+
+    ``window_s`` set: windows of that length every ``hop_s`` seconds (default
+    ``window_s``), covering the stream to its end, the last possibly shorter.
+    ``window_s=None``: each pushed block is passed on as a window (no overlap), or,
+    with ``whole=True``, the whole stream is one window. A window is held back one
+    step so the final one can be marked ``last`` (with the stream's ``duration``).
+    Memory: one window plus one block.
+    """
+
+    def __init__(self, sample_rate: int, channels: int, window_s: float | None,
+                 hop_s: float | None = None, whole: bool = False) -> None:
+        self.rate = sample_rate
+        self.win = None if window_s is None else max(1, round(window_s * sample_rate))
+        self.hop = None if self.win is None else max(1, round((hop_s or window_s) * sample_rate))
+        self.whole = whole and self.win is None
+        self.buf = _Buffer(channels)
+        self.starts = 0  # sample position of the buffer's first sample
+        self.index = 0
+        self.pending: Window | None = None
+
+    def _emit(self, window: Window) -> Iterator[Window]:
+        if self.pending is not None:
+            yield self.pending
+        self.pending = window
+        self.index += 1
+
+    def _next_window(self) -> Iterator[Window]:
+        assert self.win is not None and self.hop is not None
+        audio = self.buf.head(min(self.buf.size, self.win))
+        yield from self._emit(Window(self.index, self.starts / self.rate, audio, last=False))
+        self.buf.drop(self.hop)
+        self.starts += self.hop
+
+    def push(self, block: np.ndarray) -> Iterator[Window]:
+        """Add ``[n, C]`` samples; yield the windows that are complete (one step late)."""
+        if self.win is None:
+            if len(block) and not self.whole:
+                w = Window(self.index, self.starts / self.rate,
+                           np.ascontiguousarray(block.T, dtype=np.float32), last=False)
+                self.starts += len(block)
+                yield from self._emit(w)
+            elif len(block):
+                self.buf.push(block)
+            return
+        self.buf.push(block)
+        while self.buf.size >= self.win:
+            yield from self._next_window()
+
+    def close(self, tail: np.ndarray | None = None,
+              check: Callable[[int], None] | None = None) -> Iterator[Window]:
+        """Add the final samples ``tail``; yield the remaining windows, the last marked.
+
+        ``check(total_samples)`` runs first (raise to refuse an empty stream).
+        """
+        if tail is not None and len(tail):
+            yield from self.push(tail)
+        total = self.starts + self.buf.size
+        if check is not None:
+            check(total)
+        duration = total / self.rate
+        if self.win is None:
+            if self.whole:
+                self.pending = Window(0, 0.0, self.buf.head(self.buf.size), last=False)
+            if self.pending is None:
+                self.pending = Window(self.index, self.starts / self.rate,
+                                      np.zeros((self.buf.channels, 0), np.float32), last=False)
+        else:
+            while self.pending is None or self._pending_end() < total:
+                yield from self._next_window()
+        assert self.pending is not None
+        self.pending.last, self.pending.duration = True, duration
+        yield self.pending
+        self.pending = None
+
+    def _pending_end(self) -> int:
+        assert self.pending is not None
+        return round(self.pending.start * self.rate) + self.pending.audio.shape[1]
+
+
+@dataclass
+class StreamBlock:
+    """A block of one file decoded once and given at several ``(rate, channels)``.
+
+    ``audio[(rate, channels)]`` is ``[n, C]`` float32: consecutive blocks of one
+    stream concatenate to the whole file at that rate. ``last`` marks the final
+    block, whose ``durations[(rate, channels)]`` is that stream's total length.
+    """
+
+    index: int
+    audio: dict[tuple[int, int], np.ndarray]
+    last: bool = False
+    durations: dict[tuple[int, int], float] | None = None
+
+
+def iter_streams(path: str | Path, specs: list[tuple[int, int]], block_s: float = 4.0
+                 ) -> Iterator[StreamBlock]:
+    """Decode ``path`` once and give it at every ``(rate, channels)`` in ``specs``.
+
+    Native blocks are gathered to about ``block_s`` seconds, mixed to each spec's
+    channel count and streamed through one resampler per spec. Memory stays bounded
+    by one block per spec. Raises the same errors as :func:`iter_windows`.
+    """
+    path = Path(path)
+    info = probe(path)
+    specs = list(dict.fromkeys((int(r), int(c)) for r, c in specs))
+    resamplers = {s: _Resampler(info.sample_rate, s[0], s[1]) for s in specs}
+    totals = dict.fromkeys(specs, 0)
+    state = {"nonfinite": 0, "finite": 0}
+    want = max(1, round(block_s * info.sample_rate))
+    gathered: list[np.ndarray] = []
+    size = 0
+    index = 0
+
+    def convert(native: np.ndarray, last: bool) -> dict[tuple[int, int], np.ndarray]:
+        out = {}
+        for s in specs:
+            out[s] = resamplers[s](mix_channels(native, s[1]), last=last)
+            totals[s] += len(out[s])
+        return out
+
+    for block in _blocks(info):
+        gathered.append(_sanitize(path, block, state))
+        size += len(block)
+        if size >= want:
+            yield StreamBlock(index, convert(np.concatenate(gathered), False))
+            index += 1
+            gathered, size = [], 0
+    native = np.concatenate(gathered) if gathered else np.zeros((0, info.channels), np.float32)
+    tail = convert(native, True)
+    for s in specs:
+        _check_decoded(path, state, totals[s])
+    yield StreamBlock(index, tail, last=True,
+                      durations={s: totals[s] / s[0] for s in specs})
 
 
 class _Buffer:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,17 +25,35 @@ class Item:
     error: HeihachiError | None = None
 
 
+def _windows_of(path: Path, *args: Any) -> Iterator[Any]:
+    from heihachi.runtime.audio import iter_windows
+
+    return iter_windows(path, *args)
+
+
+def _streams_of(path: Path, *args: Any) -> Iterator[Any]:
+    from heihachi.runtime.audio import iter_streams
+
+    return iter_streams(path, *args)
+
+
 class WindowStream:
-    """An iterable dataset: decodes the given files into windows (in DataLoader workers)."""
+    """An iterable dataset: decodes the given files into windows (in DataLoader workers).
+
+    ``decode(path, *args)`` yields what one file decodes into: windows
+    (:func:`~heihachi.runtime.audio.iter_windows`, the default) or multi-rate blocks
+    (:func:`~heihachi.runtime.audio.iter_streams`, for ``heihachi process``).
+    """
 
     def __init__(self, paths: list[Path], sample_rate: int, channels: int,
-                 window_s: float | None, hop_s: float | None) -> None:
+                 window_s: float | None, hop_s: float | None,
+                 decode: Callable[..., Iterator[Any]] = _windows_of,
+                 args: tuple[Any, ...] | None = None) -> None:
         self.paths = paths
-        self.args = (sample_rate, channels, window_s, hop_s)
+        self.args = args if args is not None else (sample_rate, channels, window_s, hop_s)
+        self.decode = decode
 
     def __iter__(self) -> Iterator[Item]:
-        from heihachi.runtime.audio import iter_windows
-
         try:
             from torch.utils.data import get_worker_info
 
@@ -47,7 +65,7 @@ class WindowStream:
             ids = ids[info.id::info.num_workers]
         for i in ids:
             try:
-                for window in iter_windows(self.paths[i], *self.args):
+                for window in self.decode(self.paths[i], *self.args):
                     yield Item(i, window)
             except HeihachiError as e:
                 yield Item(i, error=e)
@@ -59,6 +77,23 @@ def iter_items(paths: list[Path], sample_rate: int, channels: int, window_s: flo
                hop_s: float | None, num_workers: int) -> Iterator[Item]:
     """Windows of every file, decoded in ``num_workers`` background processes."""
     stream = WindowStream(paths, sample_rate, channels, window_s, hop_s)
+    return _load(stream, paths, num_workers)
+
+
+def iter_stream_items(paths: list[Path], specs: list[tuple[int, int]], block_s: float,
+                      num_workers: int) -> Iterator[Item]:
+    """Each file decoded once into blocks at every ``(rate, channels)`` of ``specs``
+    (:class:`~heihachi.runtime.audio.StreamBlock` in ``Item.window``), in file order.
+
+    At most one background process decodes (``num_workers`` > 0), so the files come
+    whole and in order: ``heihachi process`` feeds one track at a time.
+    """
+    stream = WindowStream(paths, 0, 0, None, None, decode=_streams_of,
+                          args=(list(specs), block_s))
+    return _load(stream, paths, min(num_workers, 1))
+
+
+def _load(stream: WindowStream, paths: list[Path], num_workers: int) -> Iterator[Item]:
     if num_workers <= 0 or len(paths) == 0:
         yield from stream
         return

@@ -74,6 +74,17 @@ class SummaryEntry:
                 "rank": self.rank}
 
 
+def failed_entry(track: Track, err: BaseException, started: float) -> SummaryEntry:
+    """The summary entry of a file that failed: one line naming the file and the error."""
+    from heihachi.errors import HeihachiError
+
+    msg = str(err) if isinstance(err, HeihachiError) else f"{type(err).__name__}: {err}"
+    if str(track.path) not in msg:
+        msg = f"{track.path}: {msg}"
+    return SummaryEntry(str(track.path), "failed", error=msg, track=track.name,
+                        seconds=time.time() - started)
+
+
 @dataclass
 class Summary:
     task: str

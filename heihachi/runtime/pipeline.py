@@ -14,16 +14,22 @@ from heihachi.runtime.outputs import Summary
 def build_plugin(kind: str, overrides: list[str], config_dirs: list[str] | None = None
                  ) -> tuple[Any, Any]:
     """Compose the config and instantiate the chosen ``kind`` plugin (not loaded yet)."""
-    from heihachi.config import compose, plugin_config
+    from heihachi.config import compose
+
+    cfg, choices = compose(overrides, config_dirs)
+    return cfg, plugin_from_config(cfg, choices, kind, overrides)
+
+
+def plugin_from_config(cfg: Any, choices: dict, kind: str, overrides: list[str]) -> Any:
+    """The ``kind`` plugin an already composed config chooses (not loaded yet)."""
+    from heihachi.config import plugin_config
     from heihachi.models import default_cache_dir
     from heihachi.registry import get_registry
 
-    cfg, choices = compose(overrides, config_dirs)
     name, plugin_cfg = plugin_config(cfg, kind, choices, overrides)
     info = get_registry().get(kind, name)
-    plugin = info.cls(plugin_cfg, cache_dir=default_cache_dir(cfg.models.cache_dir),
-                      offline=bool(cfg.models.offline))
-    return cfg, plugin
+    return info.cls(plugin_cfg, cache_dir=default_cache_dir(cfg.models.cache_dir),
+                    offline=bool(cfg.models.offline))
 
 
 #: formats `hf analyze-drums` writes unless output.formats is given
@@ -33,7 +39,7 @@ DRUM_FORMATS = ("json", "midi", "csv", "labels", "plots", "timeline")
 def write_exports(track_dir: Path, result: Any, track: Any, options: Any,
                   envelope: dict[str, Any]) -> list[Path]:
     """Beats found with drum hits (beats.json) and the formats in ``output.formats``."""
-    from heihachi.export import WRITERS
+    from heihachi.export import AUDIO_WRITERS, WRITERS
     from heihachi.results import Beats, DrumHits
     from heihachi.runtime.atomic import atomic_write_json
     from heihachi.runtime.inputs import source_fingerprint
@@ -51,7 +57,10 @@ def write_exports(track_dir: Path, result: Any, track: Any, options: Any,
     elif isinstance(result, Beats):
         results["beats"] = result
     for fmt in options.formats:
-        if fmt != "json" and results:
+        if fmt in AUDIO_WRITERS and results:  # e.g. the click track: decodes the file again
+            written.extend(AUDIO_WRITERS[fmt](track_dir, results, track.name,
+                                              source=track.path))
+        elif fmt != "json" and results:
             written.extend(WRITERS[fmt](track_dir, results, track.name))
     return written
 

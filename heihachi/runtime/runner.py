@@ -35,6 +35,7 @@ from heihachi.runtime.outputs import (
     Summary,
     SummaryEntry,
     config_hash,
+    failed_entry,
     is_done,
     merge_rank_summaries,
     write_result,
@@ -192,14 +193,8 @@ class Runner:
             st = states.pop(i, FileState())
             if st.sink is not None:
                 st.sink.abort()
-            started = st.started
-            t = tracks[i]
-            msg = str(err) if isinstance(err, HeihachiError) else f"{type(err).__name__}: {err}"
-            if str(t.path) not in msg:
-                msg = f"{t.path}: {msg}"
             progress.advance(0.0)
-            return SummaryEntry(str(t.path), "failed", error=msg, track=t.name,
-                                seconds=time.time() - started)
+            return failed_entry(tracks[i], err, st.started)
 
         def flush() -> Iterator[SummaryEntry]:
             batch = [it for it in pending if it.file not in failed]
