@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from . import chain
 from .kits import CLASSES, TRAIN_KITS, VALIDATION_KITS
 from .mix import augment, bass_line, pad, pink_noise, reverb, rms
 from .patterns import STYLE_P, STYLES, TEMPO, make_pattern, swap_roles
@@ -31,8 +32,10 @@ from .samples import (
     LOFI_RATE,
     MAX_SAMPLE_S,
     SR,
+    WIDE_AUG,
     Sample,
     augment_instruments,
+    layer_instruments,
     lend_instruments,
     load_bank,
     lofi_instruments,
@@ -42,7 +45,9 @@ from .samples import (
     synth_instruments,
     trim_onset,
     vary_sample,
+    voice_instruments,
 )
+from .situations import contrast
 
 __all__ = ["LEND_P", "LOFI_BITS", "LOFI_RATE", "MAX_SAMPLE_S", "SR", "STYLES", "STYLE_P",
            "TEMPO", "Sample", "augment", "augment_instruments", "bass_line",
@@ -66,6 +71,12 @@ def render_clip(
     lend_classes: tuple[str, ...] = (),
     lofi_p: float = 0.0,
     lofi_classes: tuple[str, ...] = (),
+    voices_p: float = 0.0,
+    layer_p: float = 0.0,
+    wide_pitch: bool = False,
+    chain_p: float = 0.0,
+    contrast_p: float = 0.0,
+    layer_kits: tuple[str, ...] = (),
 ) -> tuple[np.ndarray, int, dict]:
     style = style or str(rng.choice(STYLES, p=STYLE_P / STYLE_P.sum()))
     lo, hi = TEMPO[style]
@@ -87,8 +98,12 @@ def render_clip(
         inst = lend_instruments(inst, rng, lenders, lend_classes)
     if synth_p > 0:  # training only: validation renders draw nothing here
         inst = synth_instruments(inst, rng, synth_p)
+    if voices_p > 0:  # training only, like every option below: no draws when off
+        inst = voice_instruments(inst, rng, voices_p)
+    if layer_p > 0:
+        inst = layer_instruments(inst, rng, layer_p, tuple(layer_kits or kits))
     if sample_aug_p > 0:  # training only: validation renders draw nothing here
-        inst = augment_instruments(inst, rng, sample_aug_p)
+        inst = augment_instruments(inst, rng, sample_aug_p, WIDE_AUG if wide_pitch else None)
     if lofi_p > 0:  # training only; no draws at 0, so older recipes render as before
         inst = lofi_instruments(inst, rng, lofi_p, lofi_classes)
     n = int(duration * SR)
@@ -106,7 +121,12 @@ def render_clip(
     class_gain = {c: 10 ** (rng.uniform(-5, 3) / 20) for c in CLASSES}
     class_gain["hihat"] *= 10 ** (-3 / 20)
     class_gain["cymbal"] *= 10 ** (-3 / 20)
+    loud_bed = False
+    if contrast_p > 0 and rng.random() < contrast_p:
+        events, loud_bed = contrast(events, rng, class_gain)
     drums = np.zeros(n + int(MAX_SAMPLE_S * SR), dtype=np.float32)
+    stems = ({c: np.zeros(len(drums), dtype=np.float32) for c in CLASSES}
+             if chain_p > 0 else None)
     hits = []
     for pos, cls, vel in events:
         if cls in muted or cls not in inst:
@@ -122,22 +142,44 @@ def render_clip(
         layers = inst[cls][int(rng.integers(len(inst[cls])))]
         s = pick_layer(layers, v, rng)
         a = s.audio
-        drums[i : i + len(a)] += a * (s.gain * v * class_gain[cls])
+        if stems is not None:
+            stems[cls][i : i + len(a)] += a * (s.gain * v * class_gain[cls])
+        else:
+            drums[i : i + len(a)] += a * (s.gain * v * class_gain[cls])
         hits.append((i / SR, cls, v))
+    if stems is not None:  # production chains per stem, then the drum bus
+        for c in CLASSES:
+            if np.any(stems[c]) and rng.random() < chain_p:
+                stems[c] = chain.stem_chain(stems[c].astype(np.float64), c,
+                                            rng).astype(np.float32)
+        drums = np.sum([stems[c] for c in CLASSES], axis=0, dtype=np.float32)
     drums = drums[:n]
     if rng.random() < 0.35:
         drums = reverb(drums, rng).astype(np.float32)
     mix = drums.astype(np.float64)
+    bed = np.zeros(n) if chain_p > 0 else None  # the non-drum part, for pumping
     dr = rms(drums) if np.any(drums) else 0.05
     if rng.random() < 0.7:
-        mix += bass_line(n, tempo, rng) * dr * 10 ** (rng.uniform(-18, 2) / 20) / 0.3
+        boost = 10 ** (rng.uniform(6, 14) / 20) if loud_bed else 1.0
+        part = bass_line(n, tempo, rng) * dr * 10 ** (rng.uniform(-18, 2) / 20) / 0.3
+        mix += part * boost
+        if bed is not None:
+            bed += part * boost
     if rng.random() < 0.5:
         p = pad(n, rng)
-        mix += p / rms(p) * dr * 10 ** (rng.uniform(-25, -6) / 20)
+        part = p / rms(p) * dr * 10 ** (rng.uniform(-25, -6) / 20)
+        mix += part
+        if bed is not None:
+            bed += part
     if rng.random() < 0.6:
         mix += pink_noise(n, rng) * dr * 10 ** (rng.uniform(-50, -20) / 20)
+    kicks = np.array([t for t, c, _ in hits if c == "kick"])
+    if bed is not None and np.any(bed) and rng.random() < 0.3 * chain_p:
+        mix = mix - bed + chain.pump(bed, rng, kicks)  # sidechain: beds duck under kicks
     if rng.random() < augment_p:
         mix = augment(mix, rng)
+    if chain_p > 0 and rng.random() < chain_p:
+        mix = chain.mix_chain(mix, rng, kicks)
     peak = np.max(np.abs(mix)) + 1e-9
     mix = mix / peak * 10 ** (rng.uniform(-14, -1) / 20)
     beats = []
@@ -159,17 +201,13 @@ def render_clip(
 
 
 def render_set(n_clips: int, seed: int, kits, duration: float = 8.0, augment_p: float = 0.8,
-               sample_aug_p: float = 0.0, synth_p: float = 0.0, role_swap_p: float = 0.0,
-               lenders: tuple[str, ...] = (), lend_classes: tuple[str, ...] = (),
-               lofi_p: float = 0.0, lofi_classes: tuple[str, ...] = ()):
+               **options):
+    """``n_clips`` clips of :func:`render_clip`, clip ``i`` from the RNG ``[seed, i]``;
+    ``options`` are render_clip's training-only options (all off by default)."""
     out = []
     for i in range(n_clips):
         rng = np.random.default_rng([seed, i])
-        out.append(render_clip(rng, kits, duration=duration, augment_p=augment_p,
-                               sample_aug_p=sample_aug_p, synth_p=synth_p,
-                               role_swap_p=role_swap_p, lenders=lenders,
-                               lend_classes=lend_classes, lofi_p=lofi_p,
-                               lofi_classes=lofi_classes))
+        out.append(render_clip(rng, kits, duration=duration, augment_p=augment_p, **options))
     return out
 
 

@@ -83,6 +83,14 @@ RECIPE_FLAGS: tuple[tuple[str, str, str, Any], ...] = (
     ("--lofi-classes", "lofi_classes", "lofi_classes", []),
     ("--extra-kits", "extra_kits", "extra_kits_arg", ""),
     ("--extra-classes", "extra_classes", "extra_classes", []),
+    ("--voices", "voices", "voices_p", 0.0),
+    ("--layer", "layer", "layer_p", 0.0),
+    ("--pitch-range", "pitch_range", "pitch_range", "normal"),
+    ("--chain", "chain", "chain_p", 0.0),
+    ("--contrast", "contrast", "contrast_p", 0.0),
+    ("--balance", "balance", "balance", 0.0),
+    ("--label-smooth", "label_smooth", "label_smooth", 0.0),
+    ("--tune-chain", "tune_chain", "tune_chain_p", 0.0),
 )
 
 
@@ -132,6 +140,36 @@ def parse_pos_weight(spec: str) -> dict[str, float]:
     return out
 
 
+def render_options(args, train_kits: tuple[str, ...]) -> dict:
+    """The training-only render options of the recipe flags that are on (an option left
+    off is not passed, so recipes without it render bit for bit as before)."""
+    opts: dict[str, Any] = {}
+    if args.voices:
+        opts["voices_p"] = args.voices
+    if args.layer:
+        opts["layer_p"] = args.layer
+        opts["layer_kits"] = tuple(train_kits)
+    if args.pitch_range == "wide":
+        opts["wide_pitch"] = True
+    if args.chain:
+        opts["chain_p"] = args.chain
+    if args.contrast:
+        opts["contrast_p"] = args.contrast
+    return opts
+
+
+def balanced_sampling(onsets: np.ndarray, strength: float) -> np.ndarray:
+    """Clip-draw probabilities: ``(1 - strength)`` uniform plus ``strength`` weighted so
+    that each class's onset frames get the same total share (rare toms and cymbals are
+    drawn more often).  ``onsets``: ``[clips, frames, classes]`` targets."""
+    hits = (onsets >= 1.0).sum(axis=1).astype(np.float64)  # [clips, classes]
+    share = hits / np.maximum(hits.sum(axis=0, keepdims=True), 1.0)
+    w = share.sum(axis=1)
+    w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
+    p = (1 - strength) / len(w) + strength * w
+    return p / p.sum()
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, type=Path)
@@ -164,6 +202,28 @@ def main(argv: list[str] | None = None) -> dict:
                     help="with --extra-kits: the extra kits only lend these classes "
                          "(e.g. tom,cymbal; each with probability 0.5 per clip) and are "
                          "never a clip's main kit")
+    ap.add_argument("--voices", type=float, default=0.0,
+                    help="probability per class and clip of playing that class on the "
+                         "wide-range synthesised voices of voices.py")
+    ap.add_argument("--layer", type=float, default=0.0,
+                    help="probability per class and clip of layering each instrument with "
+                         "another sound of its class (samples.layer_instruments)")
+    ap.add_argument("--pitch-range", choices=("normal", "wide"), default="normal",
+                    help="ranges of --sample-aug's re-pitch/decay (wide: samples.WIDE_AUG)")
+    ap.add_argument("--chain", type=float, default=0.0,
+                    help="probability per stem and per mix of a random production chain "
+                         "(chain.py: filters, telephone band, reverb, compression, pumping, "
+                         "saturation, clipping, bit-crush, codecs, sample rates)")
+    ap.add_argument("--contrast", type=float, default=0.0,
+                    help="probability per clip of a hard mix situation (situations.py)")
+    ap.add_argument("--balance", type=float, default=0.0,
+                    help="class-balanced clip sampling: mix (0-1) of uniform draws and "
+                         "draws weighted so every class's hits get the same share")
+    ap.add_argument("--label-smooth", type=float, default=0.0,
+                    help="label smoothing of the onset targets (t -> t(1-e) + e/2)")
+    ap.add_argument("--tune-chain", type=float, default=0.0,
+                    help="render the threshold-tuning set (held-out kits, seed 1234) with "
+                         "--chain at this probability, so thresholds suit processed audio")
     ap.add_argument("--pos-weight", type=str, default="",
                     help="onset-loss weight of positive frames per class, e.g. tom=3,cymbal=2")
     ap.add_argument("--threads", type=int, default=1,
@@ -242,7 +302,8 @@ def main(argv: list[str] | None = None) -> dict:
                               duration=args.clip_s, sample_aug_p=args.sample_aug,
                               synth_p=args.synth, role_swap_p=args.role_swap,
                               lofi_p=args.lofi, lofi_classes=lofi_classes,
-                              lenders=lenders, lend_classes=lend_classes)
+                              lenders=lenders, lend_classes=lend_classes,
+                              **render_options(args, train_kits))
     n_samp = int(args.clip_s * render.SR)
     n_frames = n_samp // model.hop_length + 1
     X = np.stack([c[0][:n_samp] for c in train]).astype(np.float32)
@@ -261,10 +322,13 @@ def main(argv: list[str] | None = None) -> dict:
     pos_w = parse_pos_weight(args.pos_weight)
     pos_w_t = torch.tensor([pos_w.get(c, 1.0) for c in CLASSES]) if pos_w else None
     gen = np.random.default_rng(args.seed)
+    draw_p = balanced_sampling(ON, args.balance) if args.balance > 0 else None
+    if args.label_smooth > 0:
+        ON = ON * (1 - args.label_smooth) + args.label_smooth / 2
     model.train()
     run = None
     for step in range(1, args.steps + 1):
-        idx = gen.choice(len(X), size=min(args.batch, len(X)), replace=False)
+        idx = gen.choice(len(X), size=min(args.batch, len(X)), replace=False, p=draw_p)
         gains = 10 ** (gen.uniform(-12, 6, size=(len(idx), 1)) / 20).astype(np.float32)
         x = torch.from_numpy(X[idx] * gains)
         out = model.forward_logits(x)
@@ -302,7 +366,10 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
     t_eval = time.time()
     log(f"rendering validation sets ({n_val} clips each) from held-out kits "
         f"{list(kits_mod.VALIDATION_KITS)}")
-    tune = render.render_validation_set(n_val, TUNE_SEED)
+    tune_chain = getattr(args, "tune_chain", 0.0)
+    tune = (render.render_set(n_val, TUNE_SEED, kits_mod.VALIDATION_KITS, duration=8.0,
+                              chain_p=tune_chain) if tune_chain
+            else render.render_validation_set(n_val, TUNE_SEED))
     test = render.render_validation_set(n_val, TEST_SEED)
     o_tune = run_model(model, tune)
     th, sup = tune_peak_picking(o_tune, tune, fps)
@@ -324,7 +391,8 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "extra_kits": list(extra),
         "extra_kits_arg": args.extra_kits,
         "extra_classes": list(lend_classes),
-        "threshold_tuning_set": {"seed": TUNE_SEED, "n_clips": n_val, "duration_s": 8.0},
+        "threshold_tuning_set": {"seed": TUNE_SEED, "n_clips": n_val, "duration_s": 8.0,
+                                 "chain_p": tune_chain},
         "test_set": {"seed": TEST_SEED, "n_clips": n_val, "duration_s": 8.0},
         "thresholds": th,
         "suppress": sup,
@@ -334,6 +402,9 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "synth_p": args.synth, "role_swap_p": args.role_swap, "lofi_p": args.lofi,
         "lofi_classes": list(parse_classes("--lofi-classes", args.lofi_classes)),
         "pos_weight": parse_pos_weight(args.pos_weight),
+        "voices_p": args.voices, "layer_p": args.layer, "pitch_range": args.pitch_range,
+        "chain_p": args.chain, "contrast_p": args.contrast, "balance": args.balance,
+        "label_smooth": args.label_smooth, "tune_chain_p": args.tune_chain,
         "n_params": n_params(model),
         "train_time_s": round(train_s, 1),
         "total_time_s": round(train_s + time.time() - t_eval, 1),
