@@ -49,6 +49,21 @@ def _generalisation_text(metrics: dict) -> str:
                 "class's onsets get an equal share of the draws).  ")
     if metrics.get("label_smooth"):
         out += f"Onset targets are label-smoothed (e = {metrics['label_smooth']}).  "
+    if metrics.get("extra_styles_p"):
+        out += (f"With probability {metrics['extra_styles_p']} per clip the groove is one of "
+                "the extra metres and feels (`patterns.EXTRA_STYLES`: 3/4, 6/8 with the "
+                "dotted quarter as beat, house with a hats-only intro, hip hop swung 58-70 "
+                "%), beats and downbeats labelled in that metre.  ")
+    if metrics.get("real_beds_p"):
+        out += (f"With probability {metrics['real_beds_p']} per clip a bed of real "
+                "recordings plays under the drums (`beds.py`: acoustic guitar strums of "
+                "Debian's hydrogen-drumkits-effects on the clip's grid, sometimes driven, "
+                "spoken words of klettres-data and ktuberling-data, a room), the drums "
+                "-12..+6 dB against it.  ")
+    if metrics.get("negatives_p"):
+        out += (f"A fraction {metrics['negatives_p']} of the clips hold no drums and no "
+                "pulse (a free real-recording bed, white or pink noise, a pad, or digital "
+                "silence), labelled with no hits and no beats.  ")
     if metrics.get("tune_chain_p"):
         out += (f"The threshold-tuning render (held-out kits) goes through the production "
                 f"chains at probability {metrics['tune_chain_p']}.  ")

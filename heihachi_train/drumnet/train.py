@@ -91,6 +91,9 @@ RECIPE_FLAGS: tuple[tuple[str, str, str, Any], ...] = (
     ("--balance", "balance", "balance", 0.0),
     ("--label-smooth", "label_smooth", "label_smooth", 0.0),
     ("--tune-chain", "tune_chain", "tune_chain_p", 0.0),
+    ("--extra-styles", "extra_styles", "extra_styles_p", 0.0),
+    ("--real-beds", "real_beds", "real_beds_p", 0.0),
+    ("--negatives", "negatives", "negatives_p", 0.0),
 )
 
 
@@ -155,6 +158,10 @@ def render_options(args, train_kits: tuple[str, ...]) -> dict:
         opts["chain_p"] = args.chain
     if args.contrast:
         opts["contrast_p"] = args.contrast
+    for flag, key in (("extra_styles", "extra_styles_p"), ("real_beds", "real_beds_p"),
+                      ("negatives", "negatives_p")):
+        if getattr(args, flag):
+            opts[key] = getattr(args, flag)
     return opts
 
 
@@ -224,6 +231,15 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--tune-chain", type=float, default=0.0,
                     help="render the threshold-tuning set (held-out kits, seed 1234) with "
                          "--chain at this probability, so thresholds suit processed audio")
+    ap.add_argument("--extra-styles", type=float, default=0.0,
+                    help="probability per clip of an extra metre or feel (patterns."
+                         "EXTRA_STYLES: 3/4, 6/8, hats-only intro, swung hip hop)")
+    ap.add_argument("--real-beds", type=float, default=0.0,
+                    help="probability per clip of a bed of real recordings (beds.py: guitar "
+                         "strums on the clip's grid, speech, drive, room) under the drums")
+    ap.add_argument("--negatives", type=float, default=0.0,
+                    help="fraction of clips with no drums and no pulse (free bed, noise, pad, "
+                         "silence), labelled empty")
     ap.add_argument("--pos-weight", type=str, default="",
                     help="onset-loss weight of positive frames per class, e.g. tom=3,cymbal=2")
     ap.add_argument("--threads", type=int, default=1,
@@ -279,6 +295,12 @@ def main(argv: list[str] | None = None) -> dict:
                                   extra, lend_classes)
 
     extra, lend_classes = _extra_kit_plan(args.extra_kits, args.extra_classes)
+    if args.real_beds:
+        from .beds import sources_present
+
+        if not sources_present():
+            raise SystemExit("--real-beds: the bed recordings are missing; apt-get install "
+                             "hydrogen-drumkits-effects klettres-data ktuberling-data")
     lofi_classes = parse_classes("--lofi-classes", args.lofi_classes)
     if lofi_classes and not args.lofi:
         raise SystemExit("--lofi-classes needs --lofi P > 0")
@@ -405,6 +427,8 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "voices_p": args.voices, "layer_p": args.layer, "pitch_range": args.pitch_range,
         "chain_p": args.chain, "contrast_p": args.contrast, "balance": args.balance,
         "label_smooth": args.label_smooth, "tune_chain_p": args.tune_chain,
+        "extra_styles_p": args.extra_styles, "real_beds_p": args.real_beds,
+        "negatives_p": args.negatives,
         "n_params": n_params(model),
         "train_time_s": round(train_s, 1),
         "total_time_s": round(train_s + time.time() - t_eval, 1),
