@@ -136,6 +136,9 @@ def main() -> None:
     ap.add_argument("--models", type=Path, nargs="+", default=None,
                     help="drumnet directories (default: the shipped model)")
     ap.add_argument("--keep", type=Path, help="keep the files and outputs here")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also write the figures here (the model card includes "
+                         "MODEL_DIR/oneshots.json)")
     args = ap.parse_args()
 
     from unseen.sources import family_of
@@ -149,6 +152,7 @@ def main() -> None:
     b_ok = base == truth
     print(f"{len(shots)} isolated one-shots of unseen sources "
           f"({', '.join(f'{c} {int((truth == c).sum())}' for c in CLASSES)})")
+    doc = []
     for k, model in enumerate(args.models or [None]):
         pred = np.array(drumnet_predictions(work / "shots", paths, work / f"out{k}", model))
         ok = pred == truth
@@ -166,12 +170,21 @@ def main() -> None:
                            *((f, fams == f) for f in sorted(set(fams)))]:
             print(f"{name:<16} {int(mask.sum()):>4} {ok[mask].mean():>8.3f} "
                   f"{b_ok[mask].mean():>9.3f}")
+        doc.append({"model": str(model or "shipped"), "n": len(shots), "accuracy": acc,
+                    "accuracy_95": list(acc_interval(ok)), "baseline": bacc,
+                    "baseline_95": list(acc_interval(b_ok)),
+                    "per_class": {c: float(ok[truth == c].mean()) for c in CLASSES}})
         cols = (*CLASSES, "none")
         print("\nconfusion (rows: truth, columns: drumnet's top hit)")
         print(f"{'':<8}" + "".join(f"{c:>8}" for c in cols))
         for c in CLASSES:
             print(f"{c:<8}" + "".join(f"{int(((truth == c) & (pred == p)).sum()):>8}"
                                       for p in cols))
+    if args.json:
+        from heihachi.runtime.atomic import atomic_write_json
+
+        atomic_write_json(args.json, {"command": "python bench/oneshots.py "
+                                      + " ".join(sys.argv[1:]), "models": doc})
 
 
 if __name__ == "__main__":

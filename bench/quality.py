@@ -145,7 +145,35 @@ def librosa_scores(items) -> list[tuple[float, int, tuple[int, int, int]]]:
     return out
 
 
-def report(args, items, out_dir: Path, lib) -> np.ndarray:
+def summary(items, counts: np.ndarray, bfs: list[float], oks: list[int]) -> dict:
+    """The figures of one model on the set, for ``--json`` (and the model card)."""
+    tot = counts.sum(axis=0)
+
+    def block(idx: list[int]) -> dict:
+        t = counts[idx].sum(axis=0)
+        lo, hi = bootstrap_interval(counts[idx], mean_ksh)
+        return {"clips": len(idx),
+                "onset_f": {c: round(f_measure(*t[k]), 4) for k, c in enumerate(CLASSES)},
+                "mean_ksh": round(mean_ksh(t), 4), "mean_ksh_95": [round(lo, 4), round(hi, 4)],
+                "beat_f": round(float(np.mean([bfs[i] for i in idx])), 4),
+                "tempo": round(float(np.mean([oks[i] for i in idx])), 4)}
+
+    out = block(list(range(len(items))))
+    out["onset_f_95"] = {c: [round(v, 4) for v in bootstrap_interval(
+        counts, lambda t, k=k: f_measure(*t[k]))] for k, c in enumerate(CLASSES)}
+    out["beat_f_95"] = [round(v, 4) for v in mean_interval(bfs)]
+    out["tempo_95"] = [round(v, 4) for v in mean_interval(oks)]
+    out["selection_score"] = round(selection_score(tot), 4)
+    for key in ("kit", "family", "processing"):
+        if all(key in a for _, a in items):
+            groups: dict[str, list[int]] = defaultdict(list)
+            for i, (_, a) in enumerate(items):
+                groups[a[key]].append(i)
+            out[f"by_{key}"] = {g: block(idx) for g, idx in sorted(groups.items())}
+    return out
+
+
+def report(args, items, out_dir: Path, lib) -> tuple[np.ndarray, dict]:
     mode = "unseen" if args.unseen else "held-out"
     t_beat, t_tempo, t_ksh, t_tom, t_cym, t_group = TARGETS[mode]
     counts = np.zeros((len(items), len(CLASSES), 3), dtype=np.int64)
@@ -222,7 +250,7 @@ def report(args, items, out_dir: Path, lib) -> np.ndarray:
     print("beat F by style: " + ", ".join(
         f"{s} {np.mean([bfs[i] for i, (_, a) in enumerate(items) if a['style'] == s]):.2f}"
         for s in sorted({a["style"] for _, a in items})))
-    return tot
+    return tot, summary(items, counts, bfs, oks)  # beat F: all clips (random grids too)
 
 
 def main() -> None:
@@ -236,6 +264,9 @@ def main() -> None:
                     help="drumnet directories to score on the same clips (default: shipped)")
     ap.add_argument("--no-librosa", action="store_true", help="skip the librosa baseline")
     ap.add_argument("--keep", type=Path, help="keep the rendered clips and outputs here")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also write each model's figures here (with the command and seed); "
+                         "the model card includes MODEL_DIR/unseen_validation.json")
     ap.add_argument("overrides", nargs="*", help="Hydra overrides for the CLI run")
     args = ap.parse_args()
     args.clips = args.clips or (168 if args.unseen else 100)
@@ -246,13 +277,22 @@ def main() -> None:
     lib = None if args.no_librosa else librosa_scores(items)
     name = "unseen sources" if args.unseen else "held-out kits"
     print(f"{len(items)} clips x {args.duration:.0f} s from {name}, seed {args.seed}")
-    rows = []
+    rows, figures = [], []
     for k, model in enumerate(args.models or [None]):
         over = list(args.overrides) + ([f"drums.model={model.resolve()}"] if model else [])
         out_dir = work / f"out{k}"
         run_cli(work / "clips", out_dir, over)
         print(f"\n=== model: {model or 'shipped (default)'} ===")
-        rows.append((model, report(args, items, out_dir, lib)))
+        tot, fig = report(args, items, out_dir, lib)
+        rows.append((model, tot))
+        figures.append({"model": str(model or "shipped"), "figures": fig})
+    if args.json:
+        from heihachi.runtime.atomic import atomic_write_json
+
+        cmd = "python bench/quality.py " + " ".join(sys.argv[1:])
+        atomic_write_json(args.json, {"set": name, "seed": args.seed, "clips": len(items),
+                                      "duration_s": args.duration, "command": cmd,
+                                      "models": figures})
     if len(rows) > 1:
         print(f"\n{'model':<40} {'mean k/s/h':>10} {'tom':>6} {'cymbal':>7} {'score':>7}")
         for model, tot in rows:

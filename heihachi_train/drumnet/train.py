@@ -453,6 +453,7 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
                                    "validation_kits": list(kits_mod.VALIDATION_KITS),
                                    "train_kits": [*kits_mod.TRAIN_KITS, *extra]})
     metrics["weights_bytes"] = (args.out / "model.safetensors").stat().st_size
+    metrics["argv"] = list(argv if argv is not None else sys.argv[1:])
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     log("validation (held-out kits, test seed):", json.dumps(
         {k: metrics[k] for k in ("onset_f", "onset_f_mean_kick_snare_hihat", "beat_f",
