@@ -29,6 +29,7 @@ reports (4321) or candidates are selected on (77 unseen, 9999 held-out).
 
     python bench/quality.py [--clips 100] [--seed 2026] [--duration 12] [KEY=VALUE ...]
     python bench/quality.py --unseen [--clips 168] [--seed 2027] [--models DIR ...]
+    python bench/quality.py --extra 40     # + 3/4, 6/8, hats intros, swing: bar length too
 
 Needs Debian's hydrogen-drumkits + hydrogen-data, fluid-soundfont-gm, timgm6mb-soundfont
 and fluidsynth; ``--unseen`` also opl3-soundfont and libsonivox3; librosa + mir_eval.
@@ -253,6 +254,36 @@ def report(args, items, out_dir: Path, lib) -> tuple[np.ndarray, dict]:
     return tot, summary(items, counts, bfs, oks)  # beat F: all clips (random grids too)
 
 
+def extra_block(args, work: Path, model: Path | None) -> None:
+    """Held-out kits in the extra metres and feels (3/4, 6/8, hats-only intros, swung hip
+    hop): per style, beat F, tempo within 4 % and bar length (beats.json's
+    ``beats_per_bar`` against the annotation's)."""
+    from heihachi_train.drumnet.render import render_extra_validation_set
+
+    clips_dir = work / "extra_clips"
+    clips_dir.mkdir(parents=True, exist_ok=True)
+    items = []
+    for i, (audio, sr, ann) in enumerate(render_extra_validation_set(args.extra, args.seed,
+                                                                     args.duration)):
+        path = clips_dir / f"extra{i:03d}.wav"
+        sf.write(path, audio, sr, subtype="FLOAT")
+        items.append((path, ann))
+    out = work / "extra_out"
+    run_cli(clips_dir, out, list(args.overrides)
+            + ([f"drums.model={model.resolve()}"] if model else []))
+    rows: dict[str, list[tuple[float, int, int]]] = defaultdict(list)
+    for path, ann in items:
+        beats = json.loads((out / path.stem / "beats.json").read_text())
+        bf, ok = score_beats(ann, beats)
+        rows[ann["style"]].append((bf, ok, int(beats.get("beats_per_bar") == ann["beats_per_bar"])))
+    print(f"\nextra metres and feels ({args.extra} clips, held-out kits, seed {args.seed})")
+    print(f"{'style':<12} {'clips':>5} {'beat F':>7} {'tempo':>6} {'bar length':>11}")
+    for style, r in sorted(rows.items()):
+        a = np.array(r, dtype=float)
+        print(f"{style:<12} {len(r):>5} {a[:, 0].mean():>7.3f} {a[:, 1].mean():>6.2f} "
+              f"{a[:, 2].mean():>11.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--unseen", action="store_true",
@@ -263,6 +294,9 @@ def main() -> None:
     ap.add_argument("--models", type=Path, nargs="+", default=None,
                     help="drumnet directories to score on the same clips (default: shipped)")
     ap.add_argument("--no-librosa", action="store_true", help="skip the librosa baseline")
+    ap.add_argument("--extra", type=int, default=0, metavar="N",
+                    help="also N held-out-kit clips in 3/4, 6/8, hats-intro and swing: beat F, "
+                         "tempo and bar length per style")
     ap.add_argument("--keep", type=Path, help="keep the rendered clips and outputs here")
     ap.add_argument("--json", type=Path, default=None,
                     help="also write each model's figures here (with the command and seed); "
@@ -284,6 +318,8 @@ def main() -> None:
         run_cli(work / "clips", out_dir, over)
         print(f"\n=== model: {model or 'shipped (default)'} ===")
         tot, fig = report(args, items, out_dir, lib)
+        if args.extra:
+            extra_block(args, work / f"x{k}", model)
         rows.append((model, tot))
         figures.append({"model": str(model or "shipped"), "figures": fig})
     if args.json:

@@ -124,7 +124,7 @@ def test_negative_clips_and_extra_metres():
         assert len(x) == 2 * sr and np.isfinite(x).all() and np.abs(x).max() <= 1.0
         assert ann["hits"] == ann["beats"] == ann["downbeats"] == []
         assert (ann["kit"] == "silence") == (not np.any(x))
-    for x, sr, ann in render.render_extra_validation_set(4, seed=5, duration=6.0):
+    for _x, _sr, ann in render.render_extra_validation_set(4, seed=5, duration=6.0):
         bpb = ann["beats_per_bar"]
         assert ann["style"] in render.EXTRA_STYLES and bpb == render.metre(ann["style"])[0]
         assert np.allclose(np.diff(ann["beats"]), 60 / ann["tempo"])

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from heihachi_train.drumnet.kits import CLASSES
-from heihachi_train.drumnet.samples import MAX_SAMPLE_S, SR, Sample, trim_onset
+from heihachi_train.drumnet.samples import Sample, prepare_one_shot, trim_onset
 from heihachi_train.drumnet.soundfonts import GM_NOTES, VELOCITY_LAYERS, render_soundfont
 
 OPL3_SF2 = Path("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2")
@@ -49,27 +49,13 @@ def family_of(kit: str) -> str:
     return next(f for f, kits in FAMILIES.items() if kit in kits)
 
 
-def _prepare(x: np.ndarray, sr: int) -> np.ndarray:
-    import soxr
-
-    x = np.asarray(x, dtype=np.float32)
-    if sr != SR:
-        x = soxr.resample(x, sr, SR).astype(np.float32)
-    x = trim_onset(x)
-    n = int(MAX_SAMPLE_S * SR)
-    if len(x) > n:
-        x = x[:n].copy()
-        x[-1200:] *= np.linspace(1, 0, 1200, dtype=np.float32)
-    return x
-
-
 def _opl3() -> list[tuple[str, list[tuple[np.ndarray, float, float]]]]:
     if not OPL3_SF2.is_file() or shutil.which("fluidsynth") is None:
         raise FileNotFoundError(f"{OPL3_SF2} or fluidsynth missing: apt-get install "
                                 "opl3-soundfont fluidsynth")
     from heihachi_train.drumnet.soundfonts import RENDER_SR
 
-    return [(ins.cls, [(_prepare(lay.audio, RENDER_SR), lay.vmin, lay.vmax)
+    return [(ins.cls, [(prepare_one_shot(lay.audio, RENDER_SR), lay.vmin, lay.vmax)
                        for lay in ins.layers])
             for ins in render_soundfont("OPL3 FM", OPL3_SF2, 0)]
 
@@ -134,7 +120,7 @@ def _sonivox() -> list[tuple[str, list[tuple[np.ndarray, float, float]]]]:
     for (note, _, lo, hi), x in zip(order, shots, strict=True):
         if np.max(np.abs(x)) < 1e-4:
             continue
-        by_note.setdefault(note, []).append((_prepare(x, sr), lo, hi))
+        by_note.setdefault(note, []).append((prepare_one_shot(x, sr), lo, hi))
     return [(GM_NOTES[n][0], layers) for n, layers in by_note.items()]
 
 

@@ -35,7 +35,7 @@ def trim_onset(x: np.ndarray, db: float = -60.0) -> np.ndarray:
     return x[idx:]
 
 
-def _prepare(x: np.ndarray, sr: int) -> np.ndarray:
+def prepare_one_shot(x: np.ndarray, sr: int) -> np.ndarray:
     """A one-shot as the renderer wants it: mono, at SR, trimmed to its onset, at most
     MAX_SAMPLE_S long (faded out when cut)."""
     import soxr
@@ -59,7 +59,7 @@ def _kit_sources(kit: str) -> list[tuple[str, list[Sample]]]:
     import soundfile as sf
 
     if is_soundfont_kit(kit):
-        return [(ins.cls, [Sample(_prepare(lay.audio, RENDER_SR), lay.vmin, lay.vmax, 1.0)
+        return [(ins.cls, [Sample(prepare_one_shot(lay.audio, RENDER_SR), lay.vmin, lay.vmax, 1.0)
                            for lay in ins.layers])
                 for ins in render_kit(kit)]
     instruments, _ = parse_kit(kit)
@@ -71,7 +71,7 @@ def _kit_sources(kit: str) -> list[tuple[str, list[Sample]]]:
             key = str(lay.path)
             if key not in cache:
                 x, sr = sf.read(key, dtype="float32", always_2d=True)
-                cache[key] = _prepare(x, sr)
+                cache[key] = prepare_one_shot(x, sr)
             layers.append(Sample(cache[key], lay.vmin, lay.vmax, lay.gain))
         out.append((ins.cls, layers))
     return out

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .synth import _env as synth_env
+
 SR = 24_000
 
 
@@ -35,11 +37,7 @@ def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
 
 
 def _env(n: int, decay: float, attack: float = 0.0005) -> np.ndarray:
-    t = np.arange(n) / SR
-    e = np.exp(-t / decay)
-    a = max(1, int(attack * SR))
-    e[:a] *= np.linspace(0, 1, a)
-    return e
+    return synth_env(n, decay, attack)
 
 
 def _filt(x: np.ndarray, kind: str, fc, order: int = 2) -> np.ndarray:
