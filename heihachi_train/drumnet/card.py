@@ -64,6 +64,10 @@ def _generalisation_text(metrics: dict) -> str:
         out += (f"A fraction {metrics['negatives_p']} of the clips hold no drums and no "
                 "pulse (a free real-recording bed, white or pink noise, a pad, or digital "
                 "silence), labelled with no hits and no beats.  ")
+    if metrics.get("init"):
+        out += (f"Fine-tuned: training started from the weights in `{metrics['init']}` "
+                f"(sha256 `{metrics.get('init_sha256', '?')}`, reproducible by the command in "
+                "that model's own card), not from a random initialisation.  ")
     if metrics.get("tune_chain_p"):
         out += (f"The threshold-tuning render (held-out kits) goes through the production "
                 f"chains at probability {metrics['tune_chain_p']}.  ")

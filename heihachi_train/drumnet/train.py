@@ -94,6 +94,7 @@ RECIPE_FLAGS: tuple[tuple[str, str, str, Any], ...] = (
     ("--extra-styles", "extra_styles", "extra_styles_p", 0.0),
     ("--real-beds", "real_beds", "real_beds_p", 0.0),
     ("--negatives", "negatives", "negatives_p", 0.0),
+    ("--init", "init", "init", ""),
 )
 
 
@@ -165,6 +166,20 @@ def render_options(args, train_kits: tuple[str, ...]) -> dict:
     return opts
 
 
+def load_init(path: str):
+    """The model to fine-tune: a drumnet directory's weights and architecture (exits with
+    the flag named when ``path`` is not one)."""
+    from heihachi.plugins.drumnet.model import load_drumnet
+
+    p = Path(path)
+    if not (p / "model.safetensors").is_file() or not (p / "config.json").is_file():
+        raise SystemExit(f"--init: {path} is not a drumnet directory "
+                         "(model.safetensors + config.json)")
+    model = load_drumnet(p)
+    model.train()
+    return model
+
+
 def balanced_sampling(onsets: np.ndarray, strength: float) -> np.ndarray:
     """Clip-draw probabilities: ``(1 - strength)`` uniform plus ``strength`` weighted so
     that each class's onset frames get the same total share (rare toms and cymbals are
@@ -175,6 +190,14 @@ def balanced_sampling(onsets: np.ndarray, strength: float) -> np.ndarray:
     w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
     p = (1 - strength) / len(w) + strength * w
     return p / p.sum()
+
+
+def _init_sha(init: str) -> str:
+    if not init:
+        return ""
+    from heihachi.runtime.inputs import content_hash
+
+    return content_hash(Path(init) / "model.safetensors")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -231,6 +254,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--tune-chain", type=float, default=0.0,
                     help="render the threshold-tuning set (held-out kits, seed 1234) with "
                          "--chain at this probability, so thresholds suit processed audio")
+    ap.add_argument("--init", type=str, default="",
+                    help="fine-tune: start from the weights (and architecture) of this drumnet "
+                         "directory instead of a random initialisation")
     ap.add_argument("--extra-styles", type=float, default=0.0,
                     help="probability per clip of an extra metre or feel (patterns."
                          "EXTRA_STYLES: 3/4, 6/8, hats-only intro, swung hip hop)")
@@ -311,7 +337,13 @@ def main(argv: list[str] | None = None) -> dict:
         value = getattr(args, key)
         if value:
             cfg[key] = [int(c) for c in value.split(",")] if key == "channels" else value
-    model = build(cfg)
+    if args.init:
+        if any(getattr(args, key) for key in ARCH_KEYS) or args.tiny:
+            raise SystemExit("--init: the architecture comes from the initial weights; "
+                             "drop the architecture flags")
+        model = load_init(args.init)
+    else:
+        model = build(cfg)
     fps = model.fps
     # lending extra kits never play a clip's main kit; otherwise they join the main kits
     lenders = extra if lend_classes else ()
@@ -428,7 +460,8 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "chain_p": args.chain, "contrast_p": args.contrast, "balance": args.balance,
         "label_smooth": args.label_smooth, "tune_chain_p": args.tune_chain,
         "extra_styles_p": args.extra_styles, "real_beds_p": args.real_beds,
-        "negatives_p": args.negatives,
+        "negatives_p": args.negatives, "init": args.init,
+        "init_sha256": _init_sha(args.init),
         "n_params": n_params(model),
         "train_time_s": round(train_s, 1),
         "total_time_s": round(train_s + time.time() - t_eval, 1),
