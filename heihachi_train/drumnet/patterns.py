@@ -7,7 +7,10 @@ random grid, with fills, ghost notes and, in training, role swaps between classe
 renderer asks for them (so renders of :data:`STYLES` never change): ``waltz`` (3/4),
 ``sixeight`` (6/8, beats on dotted quarters, two per bar), ``hatsintro`` (house whose
 first bars are hi-hats alone, the off-beat open hat included: the beat must not lock
-onto it) and ``swing`` (hip hop at 85-100 BPM with a strong 16th or 8th swing).
+onto it), ``swing`` (hip hop at 85-100 BPM with a strong 16th or 8th swing), ``thrash``
+(the skank beat of punk and thrash metal: kick on every beat, snare on every "and";
+the beat is the kick, not the snare) and ``doublekick`` (metal: kicks on every 8th or
+16th under a snare backbeat).
 :func:`metre` gives a style's bar length and beat length in 16th steps and
 :func:`swing_warp` where a swung step lands; a step is always a 16th note.
 """
@@ -25,11 +28,11 @@ TEMPO = {
 }
 
 #: Styles drawn only on request (see the module docstring), with their odds and tempi.
-EXTRA_STYLES = ("waltz", "sixeight", "hatsintro", "swing")
-EXTRA_STYLE_P = np.array([0.3, 0.3, 0.2, 0.2])
+EXTRA_STYLES = ("waltz", "sixeight", "hatsintro", "swing", "thrash", "doublekick")
+EXTRA_STYLE_P = np.array([0.2, 0.2, 0.15, 0.15, 0.15, 0.15])
 #: For ``sixeight`` the tempo counts dotted quarters (the beat), for the rest quarters.
 EXTRA_TEMPO = {"waltz": (90, 180), "sixeight": (55, 100), "hatsintro": (118, 132),
-               "swing": (85, 100)}
+               "swing": (85, 100), "thrash": (130, 200), "doublekick": (90, 180)}
 #: style -> (beats per bar, 16th steps per beat); every other style is (4, 4).
 METRE = {"waltz": (3, 4), "sixeight": (2, 6)}
 
@@ -261,6 +264,19 @@ def _extra_pattern(style: str, bars: int, rng: np.random.Generator,
                 if rng.random() < 0.8:
                     ev += [(o + 4, "snare", 0.8), (o + 12, "snare", 0.8)]
         ev.append((intro * 16, "cymbal", 0.9))
+    elif style == "thrash":  # skank beat: the beat is on the kick, the snare between
+        for b in range(bars):
+            o = b * 16
+            ev += [(o + x, "kick", 0.9) for x in (0, 4, 8, 12)]
+            ev += [(o + x, "snare", 0.95) for x in (2, 6, 10, 14)]
+            ev += [(o + x, top, 0.7) for x in (0, 4, 8, 12)]
+    elif style == "doublekick":  # metal: kick 8ths or 16ths under a snare backbeat
+        every = int(rng.choice([1, 2]))
+        for b in range(bars):
+            o = b * 16
+            ev += [(o + x, "kick", rng.uniform(0.6, 0.9)) for x in range(0, 16, every)]
+            ev += [(o + 4, "snare", 0.95), (o + 12, "snare", 0.95)]
+            ev += [(o + x, top, 0.7) for x in (0, 4, 8, 12)]
     else:  # swing: hip hop at 85-100 BPM; the renderer applies draw_swing's swing
         for b in range(bars):
             o = b * 16
