@@ -93,7 +93,25 @@ def band(bpm: float) -> str:
 
 
 def write_set(args, clips_dir: Path) -> list[tuple[Path, dict]]:
-    """Render the chosen set into ``clips_dir``: [(file, annotation)]."""
+    """Render the chosen set into ``clips_dir``: [(file, annotation)].  With ``--keep``, a
+    set already rendered there with the same settings is reused (its annotations.json
+    names them), so candidates can be scored one after another on the same clips."""
+    key = {"unseen": args.unseen, "clips": args.clips, "seed": args.seed,
+           "duration": args.duration}
+    index = clips_dir / "annotations.json"
+    if args.keep and index.is_file():
+        doc = json.loads(index.read_text())
+        if doc["settings"] == key:
+            print(f"reusing the clips rendered in {clips_dir}")
+            return [(clips_dir / name, ann) for name, ann in doc["clips"]]
+    items = _render_set(args, clips_dir)
+    from heihachi.runtime.atomic import atomic_write_json
+
+    atomic_write_json(index, {"settings": key, "clips": [(p.name, a) for p, a in items]})
+    return items
+
+
+def _render_set(args, clips_dir: Path) -> list[tuple[Path, dict]]:
     clips_dir.mkdir(parents=True, exist_ok=True)
     if not args.unseen:
         from heihachi_train.drumnet.render import render_validation_set
