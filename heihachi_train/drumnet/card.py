@@ -74,6 +74,17 @@ def _generalisation_text(metrics: dict) -> str:
     return out
 
 
+def _init_text(metrics: dict) -> str:
+    """For a fine-tuned model: where its initial weights come from (two stages, so this
+    is not a one-command reproduction)."""
+    if not metrics.get("init"):
+        return ""
+    base = metrics.get("init_source") or "the directory named by --init"
+    return (f"\nTwo stages: the initial weights (sha256 `{metrics.get('init_sha256', '?')}`) "
+            f"are {base}; they are themselves reproduced by the command in their own card.  "
+            "Then:\n")
+
+
 def _unseen_section(out: Path) -> str:
     """The unseen-source validation (``bench/quality.py --unseen --json
     DIR/unseen_validation.json`` and ``bench/oneshots.py --json DIR/oneshots.json``),
@@ -346,7 +357,7 @@ constant tempo); real recordings with bleed, live cymbal washes or heavy process
 score lower.  Claps, side sticks, cowbells and hand percussion are not classes.
 
 ## Reproduce
-
+{_init_text(metrics)}
 ```
 {cmd}
 ```
