@@ -32,6 +32,7 @@ from .evaluate import (
     tune_beat_threshold,
     tune_peak_picking,
 )
+from .options import balanced_sampling, init_sha, load_init, render_options
 from .soundfonts import expand_kits
 
 CLASSES = kits_mod.CLASSES
@@ -142,62 +143,6 @@ def parse_pos_weight(spec: str) -> dict[str, float]:
                              f"got {part!r}")
         out[cls] = float(w)
     return out
-
-
-def render_options(args, train_kits: tuple[str, ...]) -> dict:
-    """The training-only render options of the recipe flags that are on (an option left
-    off is not passed, so recipes without it render bit for bit as before)."""
-    opts: dict[str, Any] = {}
-    if args.voices:
-        opts["voices_p"] = args.voices
-    if args.layer:
-        opts["layer_p"] = args.layer
-        opts["layer_kits"] = tuple(train_kits)
-    if args.pitch_range == "wide":
-        opts["wide_pitch"] = True
-    if args.chain:
-        opts["chain_p"] = args.chain
-    if args.contrast:
-        opts["contrast_p"] = args.contrast
-    for flag, key in (("extra_styles", "extra_styles_p"), ("real_beds", "real_beds_p"),
-                      ("negatives", "negatives_p")):
-        if getattr(args, flag):
-            opts[key] = getattr(args, flag)
-    return opts
-
-
-def load_init(path: str):
-    """The model to fine-tune: a drumnet directory's weights and architecture (exits with
-    the flag named when ``path`` is not one)."""
-    from heihachi.plugins.drumnet.model import load_drumnet
-
-    p = Path(path)
-    if not (p / "model.safetensors").is_file() or not (p / "config.json").is_file():
-        raise SystemExit(f"--init: {path} is not a drumnet directory "
-                         "(model.safetensors + config.json)")
-    model = load_drumnet(p)
-    model.train()
-    return model
-
-
-def balanced_sampling(onsets: np.ndarray, strength: float) -> np.ndarray:
-    """Clip-draw probabilities: ``(1 - strength)`` uniform plus ``strength`` weighted so
-    that each class's onset frames get the same total share (rare toms and cymbals are
-    drawn more often).  ``onsets``: ``[clips, frames, classes]`` targets."""
-    hits = (onsets >= 1.0).sum(axis=1).astype(np.float64)  # [clips, classes]
-    share = hits / np.maximum(hits.sum(axis=0, keepdims=True), 1.0)
-    w = share.sum(axis=1)
-    w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
-    p = (1 - strength) / len(w) + strength * w
-    return p / p.sum()
-
-
-def _init_sha(init: str) -> str:
-    if not init:
-        return ""
-    from heihachi.runtime.inputs import content_hash
-
-    return content_hash(Path(init) / "model.safetensors")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -461,7 +406,7 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "label_smooth": args.label_smooth, "tune_chain_p": args.tune_chain,
         "extra_styles_p": args.extra_styles, "real_beds_p": args.real_beds,
         "negatives_p": args.negatives, "init": args.init,
-        "init_sha256": _init_sha(args.init),
+        "init_sha256": init_sha(args.init),
         "n_params": n_params(model),
         "train_time_s": round(train_s, 1),
         "total_time_s": round(train_s + time.time() - t_eval, 1),
