@@ -332,7 +332,11 @@ def main() -> None:
     rows, figures = [], []
     for k, model in enumerate(args.models or [None]):
         over = list(args.overrides) + ([f"drums.model={model.resolve()}"] if model else [])
-        out_dir = work / f"out{k}"
+        # one output folder per model, so runs scoring other models on the same kept
+        # clips (at the same time, too) never share one
+        out_dir = work / ("out-shipped" if model is None else
+                          "out-" + "".join(ch if ch.isalnum() else "_"
+                                           for ch in str(model.resolve())))
         run_cli(work / "clips", out_dir, over)
         print(f"\n=== model: {model or 'shipped (default)'} ===")
         tot, fig = report(args, items, out_dir, lib)
