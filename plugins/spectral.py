@@ -39,6 +39,10 @@ class SpectralFingerprint(FeatureExtractor):
 
         self.n_fft, self.hop = 2048, 512
         self.mel = _mel_filterbank(self.sample_rate, self.n_fft, self.config.n_mels)
+        # Framing by a strided view + numpy's FFT is kept, not a library STFT: scipy's
+        # ShortTimeFFT takes 1.8x as long, and torch.stft, though faster, is not
+        # bit-identical, which would move the fingerprints of existing indexes
+        # (bench/dsp_choices.py measures both).
         self.hann = np.hanning(self.n_fft).astype(np.float32)
 
     def embed(self, batch: AudioBatch) -> list[Any]:
@@ -73,24 +77,24 @@ class SpectralFingerprint(FeatureExtractor):
 
 
 def _mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 30.0) -> Any:
-    """Triangular mel filters ``[n_mels, n_fft // 2 + 1]`` (Slaney-style, area-normalised)."""
-    import numpy as np
+    """Triangular mel filters ``[n_mels, n_fft // 2 + 1]`` (htk mel scale, Slaney area norm).
 
-    def hz_to_mel(f: Any) -> Any:
-        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+    torchaudio's ``melscale_fbanks``, computed in float64 and stored as float32: that is
+    bit for bit the filterbank this plugin built by hand before, so fingerprints (and
+    indexes built from them) do not change. torchaudio takes its dtype from torch's
+    default, hence the switch around the call.
+    """
+    import torch
+    from torchaudio.functional import melscale_fbanks
 
-    def mel_to_hz(m: Any) -> Any:
-        return 700.0 * (10 ** (np.asarray(m) / 2595.0) - 1.0)
-
-    freqs = np.linspace(0, sr / 2, n_fft // 2 + 1)
-    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(sr / 2 * 0.95), n_mels + 2))
-    bank = np.zeros((n_mels, len(freqs)), np.float32)
-    for i in range(n_mels):
-        lo, mid, hi = edges[i], edges[i + 1], edges[i + 2]
-        rising = (freqs - lo) / (mid - lo)
-        falling = (hi - freqs) / (hi - mid)
-        bank[i] = np.maximum(0, np.minimum(rising, falling)) * 2.0 / (hi - lo)
-    return bank
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        bank = melscale_fbanks(n_fft // 2 + 1, f_min=fmin, f_max=sr / 2 * 0.95, n_mels=n_mels,
+                               sample_rate=sr, norm="slaney", mel_scale="htk")
+    finally:
+        torch.set_default_dtype(previous)
+    return bank.T.numpy().astype("float32")
 
 
 @heihachi.hookimpl

@@ -140,3 +140,15 @@ def test_no_module_or_class_over_the_size_limits():
     finally:
         sys.path.remove(str(ROOT / ".ci"))
     assert sizes.violations() == []
+
+
+def test_every_subpackage_ships_in_the_wheel():
+    """pyproject lists packages explicitly (plugins/ and conf/ are mapped into heihachi):
+    a new room under heihachi/ must be added there or the wheel silently lacks it."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    for init in (ROOT / "heihachi").rglob("__init__.py"):
+        name = ".".join(("heihachi", *init.parent.relative_to(ROOT / "heihachi").parts))
+        assert name in listed, f"{name} is missing from [tool.setuptools] packages"

@@ -106,13 +106,6 @@ def prompts(labels: list[str], template: str = DEFAULT_PROMPT) -> list[str]:
     return [template.replace("{label}", label) for label in labels]
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis, numerically stable."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def zero_shot(audio: np.ndarray, label_vectors: dict[str, np.ndarray], logit_scale: float
               ) -> dict[str, np.ndarray]:
     """Per category, probabilities over its labels for each audio vector.
@@ -125,8 +118,10 @@ def zero_shot(audio: np.ndarray, label_vectors: dict[str, np.ndarray], logit_sca
     Returns:
         category -> ``[L]`` (or ``[N, L]``) probabilities, softmax over the labels.
     """
+    from scipy.special import softmax
+
     a = normalise(audio)
-    return {cat: softmax(logit_scale * (a @ normalise(vecs).T))
+    return {cat: softmax(logit_scale * (a @ normalise(vecs).T), axis=-1)
             for cat, vecs in label_vectors.items()}
 
 

@@ -46,7 +46,11 @@ class Onsets:
 
 
 def _stft_mag(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """``[frames, bins]`` magnitude of a centred STFT (zero padded by ``n_fft // 2``)."""
+    """``[frames, bins]`` magnitude of a centred STFT (zero padded by ``n_fft // 2``).
+
+    numpy framing + rfft rather than scipy's ShortTimeFFT, which takes 1.8x as long
+    (bench/dsp_choices.py).
+    """
     pad = n_fft // 2
     x = np.pad(x, (pad, pad))
     if len(x) < n_fft:
@@ -75,7 +79,12 @@ def onset_envelope(x: np.ndarray, sample_rate: int, frame_s: float = 0.023,
 def pick_peaks(env: np.ndarray, fps: float, threshold: float, min_gap_s: float = 0.03,
                pre_max_s: float = 0.03, post_max_s: float = 0.03, pre_avg_s: float = 0.1,
                post_avg_s: float = 0.07) -> np.ndarray:
-    """Frame indices of onsets in ``env`` (see module docs for the rule)."""
+    """Frame indices of onsets in ``env`` (see module docs for the rule).
+
+    The rule is librosa's ``util.peak_pick`` (same frames, bench/dsp_choices.py), kept here
+    because librosa is a development dependency only, and importing it plus numba-compiling
+    its peak picker costs a fresh process several seconds.
+    """
     n = len(env)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
