@@ -142,6 +142,7 @@ validation one-shot matching a training one-shot (normalised cross-correlation <
   {fig['beat_f']:.3f} {ci(fig['beat_f_95'])}; tempo within 4 % {fig['tempo']:.3f}
   {ci(fig['tempo_95'])}
 {groups}{shots}
+
 """
 
 
@@ -346,8 +347,7 @@ Per held-out kit on the test renders (precision / recall / F of each class):
 
 {kit_table}
 
-{_unseen_section(out)}
-Beat errors are metrical-level errors on slow material (hip hop and rolls at 80-110 BPM
+{_unseen_section(out)}Beat errors are metrical-level errors on slow material (hip hop and rolls at 80-110 BPM
 doubled, a few breakbeat/house clips halved) and phase errors on a few roll clips.  With
 {n_train_kits} training kits the model is limited by timbre diversity; more kits and a
 wider model are the next steps.
