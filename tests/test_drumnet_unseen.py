@@ -106,3 +106,26 @@ def test_unseen_clips_have_exact_labels_and_cover_families_and_conditions():
     assert [a["processing"] for _, a in clips] == [chains.PROCESSING[0], chains.PROCESSING[1]]
     again, _ = render_clip(2, seed=3, duration=4.0)
     assert np.array_equal(again, clips[0][0])
+
+
+def test_card_section_reads_the_bench_json(tmp_path):
+    import json
+
+    from heihachi_train.drumnet.card import _unseen_section
+
+    assert _unseen_section(tmp_path) == ""  # no bench figures: no section
+    f1 = {c: 0.5 for c in ("kick", "snare", "hihat", "tom", "cymbal")}
+    block = {"clips": 3, "onset_f": f1, "mean_ksh": 0.5, "mean_ksh_95": [0.4, 0.6],
+             "beat_f": 0.9, "tempo": 1.0}
+    fig = {**block, "onset_f_95": {c: [0.4, 0.6] for c in f1}, "beat_f_95": [0.8, 1.0],
+           "tempo_95": [1.0, 1.0], "by_processing": {"telephone 300-3400 Hz": block}}
+    (tmp_path / "unseen_validation.json").write_text(json.dumps(
+        {"seed": 2027, "clips": 3, "duration_s": 12.0, "command": "python bench/quality.py X",
+         "models": [{"model": "m", "figures": fig}]}))
+    (tmp_path / "oneshots.json").write_text(json.dumps({"models": [
+        {"n": 9, "accuracy": 0.8, "accuracy_95": [0.7, 0.9], "baseline": 0.6,
+         "baseline_95": [0.5, 0.7]}]}))
+    text = _unseen_section(tmp_path)
+    assert "## Unseen-source validation" in text and "seed 2027" in text
+    assert "| telephone 300-3400 Hz | 3 |" in text and "`python bench/quality.py X`" in text
+    assert "accuracy 0.800 [0.700, 0.900]" in text and "gets 0.600" in text
