@@ -263,7 +263,8 @@ def _extra_pattern(style: str, bars: int, rng: np.random.Generator,
                 ev += [(o + x, "kick", 0.95) for x in (0, 4, 8, 12)]
                 if rng.random() < 0.8:
                     ev += [(o + 4, "snare", 0.8), (o + 12, "snare", 0.8)]
-        ev.append((intro * 16, "cymbal", 0.9))
+        if intro < bars:  # a crash where the groove comes in
+            ev.append((intro * 16, "cymbal", 0.9))
     elif style == "thrash":  # skank beat: the beat is on the kick, the snare between
         for b in range(bars):
             o = b * 16
