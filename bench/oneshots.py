@@ -108,9 +108,9 @@ def write_files(shots, folder: Path) -> list[Path]:
 
 
 def drumnet_predictions(folder: Path, paths: list[Path], out: Path,
-                        model: Path | None) -> list[str]:
+                        model: Path | None, overrides: list[str] = ()) -> list[str]:
     cmd = [sys.executable, "-m", "heihachi", "hf", "analyze-drums", str(folder), "-o", str(out),
-           "-q", "output.formats=[json]", "drums.beats=false"]
+           "-q", "output.formats=[json]", "drums.beats=false", *overrides]
     if model is not None:
         cmd.append(f"drums.model={model.resolve()}")
     run = subprocess.run(cmd, capture_output=True, text=True)
@@ -136,6 +136,7 @@ def main() -> None:
     ap.add_argument("--models", type=Path, nargs="+", default=None,
                     help="drumnet directories (default: the shipped model)")
     ap.add_argument("--keep", type=Path, help="keep the files and outputs here")
+    ap.add_argument("overrides", nargs="*", help="Hydra overrides for the CLI run")
     ap.add_argument("--json", type=Path, default=None,
                     help="also write the figures here (the model card includes "
                          "MODEL_DIR/oneshots.json)")
@@ -154,7 +155,8 @@ def main() -> None:
           f"({', '.join(f'{c} {int((truth == c).sum())}' for c in CLASSES)})")
     doc = []
     for k, model in enumerate(args.models or [None]):
-        pred = np.array(drumnet_predictions(work / "shots", paths, work / f"out{k}", model))
+        pred = np.array(drumnet_predictions(work / "shots", paths, work / f"out{k}", model,
+                                            args.overrides))
         ok = pred == truth
         acc, bacc = float(ok.mean()), float(b_ok.mean())
         print(f"\n=== model: {model or 'shipped (default)'} ===")
