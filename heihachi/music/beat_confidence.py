@@ -9,11 +9,12 @@ A file has *no pulse* when its activation never rises (the median over the file 
 1.5 s moving maximum is below :data:`MIN_LEVEL`: silence, a sustained pad) or is not
 periodic at any tempo (median over windows of the best autocorrelation-comb score below
 :data:`MIN_PERIODICITY`: white noise, speech).  Trackers then return no beats, so
-``tempo`` is null, and keep the confidence they measured.  The two thresholds sit between the shipped model's values on
-silence, white noise, a pad and speech (level <= 0.06 on silence and the pad;
-periodicity <= 0.10 on noise and speech) and on the rendered validation and the
-real-music songs (level >= 0.44; periodicity >= 0.18, but down to 0.11 on the rendered
-"random grid" clips, which have no metre: the tracker may abstain there).
+``tempo`` is null, and keep the confidence they measured.  The two thresholds sit
+between the shipped model's values on silence, white noise, a pad and speech (level
+<= 0.06 on silence and the pad; periodicity <= 0.10 on noise and speech) and on the
+rendered validation and the real-music songs (level >= 0.44; periodicity >= 0.18, but
+down to 0.11 on the rendered "random grid" clips, which have no metre: the tracker may
+abstain there).
 """
 
 from __future__ import annotations
