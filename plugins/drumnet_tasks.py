@@ -52,6 +52,8 @@ class DrumNetConfig:
     threshold_scale: float = 1.0  # <1 finds more (quieter) hits, >1 fewer
     beats_per_bar: list[int] = field(default_factory=lambda: [3, 4])  # bar lengths to choose from
     abstain: bool = True  # no beats (tempo null) without a pulse; no hits in stationary windows
+    bar_weight: float = 2.0  # beat phase trusted as far as bars are heard (0 = off)
+    song_octave: bool = True  # one metrical level for the whole song
     window_s: float = 30.0
     hop_s: float = 28.0
 
@@ -98,7 +100,8 @@ class _DrumNetBase:
 
             raise ConfigError(f"beats_per_bar={bars}: give bar lengths >= 2, e.g. [3,4]")
         tr = track_beats(act.values[:, 0], act.values[:, 1], act.fps, min_bpm=cfg.min_bpm,
-                         max_bpm=cfg.max_bpm, beats_per_bar=bars, abstain=cfg.abstain)
+                         max_bpm=cfg.max_bpm, beats_per_bar=bars, abstain=cfg.abstain,
+                         bar_weight=cfg.bar_weight, song_octave=cfg.song_octave)
         return Beats(beats=tr.beats + act.start, downbeats=tr.downbeats + act.start,
                      confidence=round(tr.confidence, 4), beat_confidence=tr.beat_confidence,
                      beats_per_bar=tr.beats_per_bar)

@@ -138,7 +138,7 @@ def track_beats(beat_act: np.ndarray, downbeat_act: np.ndarray | None, fps: floa
                 dnb_ratio: float = 0.3, dnb_two_thirds: bool = False,
                 downbeat_weight: float = 0.3, bar_weight: float = 2.0,
                 beats_per_bar: int | Sequence[int] = (3, 4), abstain: bool = True,
-                ) -> BeatTrack:
+                song_octave: bool = True) -> BeatTrack:
     """Beats, downbeats, bar length and confidence from frame-wise activations at ``fps``.
 
     Args:
@@ -157,6 +157,7 @@ def track_beats(beat_act: np.ndarray, downbeat_act: np.ndarray | None, fps: floa
         bar_weight: exponent of :func:`bar_reliability` on the beat evidence (0 = off).
         beats_per_bar: the bar length, or candidates to choose from.
         abstain: return no beats when the activation has no pulse.
+        song_octave: one metrical level for the whole song (see ``tempo._song_octave``).
     """
     act = np.nan_to_num(np.asarray(beat_act, dtype=np.float64).ravel())
     down = None
@@ -171,7 +172,7 @@ def track_beats(beat_act: np.ndarray, downbeat_act: np.ndarray | None, fps: floa
         return empty
     centres, bpm = local_tempo(act, fps, min_bpm, max_bpm, window_s, hop_s,
                                double_ratio=double_ratio, dnb_ratio=dnb_ratio,
-                               dnb_two_thirds=dnb_two_thirds)
+                               dnb_two_thirds=dnb_two_thirds, song_octave=song_octave)
     t = np.arange(len(act)) / fps
     period = 60.0 * fps / np.exp(np.interp(t, centres, np.log(bpm)))
     smooth = gaussian_filter1d(act, 1.0, mode="constant")
