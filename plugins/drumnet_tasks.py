@@ -20,13 +20,14 @@ MODEL_ID = "heihachi/drumnet-v1"
 
 
 #: A window whose spectral flux never rises above this many times its median has no
-#: onsets at all (white noise, a held tone): it gets no drum hits.  Measured: white
-#: noise 1.2, a held pad 1.8; the rendered validation and the real-music songs >= 2.0.
-STATIONARY_FLUX_RATIO = 1.5
+#: onsets at all (white noise, a held tone): it gets no drum hits.  Measured (maximum
+#: over median): white noise 1.3, a held pad 1.8; a single hit in near-silence is huge,
+#: and the rendered validation clips are >= 3.7.
+STATIONARY_FLUX_RATIO = 2.5
 
 
 def is_stationary(x: Any, n_fft: int = 1024, hop: int = 240) -> bool:
-    """Whether a mono window has no onsets: 99th percentile of its spectral flux below
+    """Whether a mono window has no onsets: the maximum of its spectral flux below
     :data:`STATIONARY_FLUX_RATIO` times the median (digital silence counts; a window
     shorter than four STFT frames, e.g. a one-shot, never does)."""
     import numpy as np
@@ -39,8 +40,7 @@ def is_stationary(x: Any, n_fft: int = 1024, hop: int = 240) -> bool:
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop] * np.hanning(n_fft)
     mag = np.log1p(1000.0 * np.abs(np.fft.rfft(frames, axis=1)))
     flux = np.maximum(np.diff(mag, axis=0), 0.0).mean(axis=1)
-    med = float(np.median(flux))
-    return med <= 0 or float(np.percentile(flux, 99)) < STATIONARY_FLUX_RATIO * med
+    return float(flux.max()) < STATIONARY_FLUX_RATIO * float(np.median(flux))
 
 
 @dataclass

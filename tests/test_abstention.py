@@ -96,3 +96,20 @@ def test_a_drum_loop_still_has_beats_and_hits(negatives: Path) -> None:
     assert beats["tempo"] == pytest.approx(120, rel=0.04)
     assert beats["confidence"] > 0.3 and len(beats["beat_confidence"]) == len(beats["beats"])
     assert len(drums["hits"]) > 20
+
+
+def test_stationarity_gate_keeps_a_single_hit_in_silence() -> None:
+    """An isolated one-shot in digital silence (the one-shot bench's files) keeps its hit;
+    noise and a held tone are stationary."""
+    from heihachi.plugins.drumnet_tasks import is_stationary
+
+    rng = np.random.default_rng(0)
+    x = np.zeros(int(2.5 * SR), np.float32)
+    tt = np.arange(3000) / SR
+    x[12000:15000] = rng.normal(0, 0.5, 3000) * np.exp(-tt * 30)
+    assert not is_stationary(x)
+    assert not is_stationary(x + 1e-4 * rng.standard_normal(len(x)).astype(np.float32))
+    assert is_stationary(0.3 * rng.standard_normal(5 * SR).astype(np.float32))
+    t = np.arange(5 * SR) / SR
+    assert is_stationary((0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32))
+    assert is_stationary(np.zeros(SR, np.float32))
