@@ -116,8 +116,9 @@ def _unseen_section(out: Path) -> str:
     sp = out / "oneshots.json"
     if sp.is_file():
         o = json.loads(sp.read_text())["models"][0]
+        cmd = json.loads(sp.read_text()).get("command", "python bench/oneshots.py")
         shots = (f"\nIsolated one-shots of the same sources ({o['n']} files through the CLI, "
-                 f"`bench/oneshots.py`): accuracy {o['accuracy']:.3f} {ci(o['accuracy_95'])}; "
+                 f"`{cmd}`): accuracy {o['accuracy']:.3f} {ci(o['accuracy_95'])}; "
                  f"an MFCC + logistic-regression baseline trained on drumnet's training "
                  f"one-shots gets {o['baseline']:.3f} {ci(o['baseline_95'])} in the same run.\n")
     return f"""## Unseen-source validation
@@ -254,6 +255,7 @@ def write_model_card(out: Path, metrics: dict, argv: list[str]) -> None:
         f"| onset F tom >= 0.6 | {of['tom']:.3f} | {met(of['tom'] >= 0.6)} |",
         f"| onset F cymbal >= 0.6 | {of['cymbal']:.3f} | {met(of['cymbal'] >= 0.6)} |",
     ])
+    unseen = _unseen_section(out)
     text = f"""# drumnet-v1
 
 The project's own drum transcription and beat activation model: a small CRNN
@@ -347,7 +349,7 @@ Per held-out kit on the test renders (precision / recall / F of each class):
 
 {kit_table}
 
-{_unseen_section(out)}Beat errors are metrical-level errors on slow material (hip hop and rolls at 80-110 BPM
+{unseen}Beat errors are metrical-level errors on slow material (hip hop and rolls at 80-110 BPM
 doubled, a few breakbeat/house clips halved) and phase errors on a few roll clips.  With
 {n_train_kits} training kits the model is limited by timbre diversity; more kits and a
 wider model are the next steps.
