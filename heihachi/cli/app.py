@@ -18,6 +18,7 @@ from heihachi import __version__
 from heihachi.cli.admin import models_group, plugins_cmd
 from heihachi.cli.common import EXIT_SOME_FAILED, EXIT_USAGE
 from heihachi.cli.index import index_group
+from heihachi.cli.serve import serve_cmd
 from heihachi.cli.tasks import hf
 from heihachi.errors import HeihachiError, UsageError
 
@@ -32,6 +33,7 @@ cli.add_command(hf)
 cli.add_command(index_group)
 cli.add_command(plugins_cmd)
 cli.add_command(models_group)
+cli.add_command(serve_cmd)
 
 
 def _load_plugin_commands() -> None:

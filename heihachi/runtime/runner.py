@@ -124,14 +124,22 @@ class Runner:
         return self._caller.batch_size if self._caller is not None else self._batch_size
 
     # -- public --------------------------------------------------------------------------
-    def run(self, paths: list[Path]) -> Summary:
-        """Process ``paths`` (all ranks' inputs; this rank takes its shard)."""
+    def run(self, paths: list[Path], tracks: list[Track] | None = None) -> Summary:
+        """Process ``paths`` (all ranks' inputs; this rank takes its shard).
+
+        ``tracks`` names each path's output directory (default: the file stems, see
+        :func:`assign_track_names`); a caller that keeps its own folders (the server:
+        one per job) passes :class:`Track` objects whose ``dir()`` points there.
+        """
         if self.placement is None:
             self.placement = place(self.opts.device, self.opts.precision, self.opts.threads,
                                    self.opts.num_workers)
         pl = self.placement
         out = self.opts.output_dir
-        tracks = assign_track_names(paths)
+        if tracks is None:
+            tracks = assign_track_names(paths)
+        elif [t.path for t in tracks] != list(paths):
+            raise ValueError("Runner.run: tracks must name the given paths, in order")
         mine = tracks[pl.rank::pl.world_size]
         self.plugin.device = pl.device
         if not getattr(self.plugin, "_heihachi_loaded", False):
