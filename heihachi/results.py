@@ -146,7 +146,15 @@ class Embeddings(Result):
 
 @dataclass
 class Beats(Result):
-    """Beat and downbeat times (seconds), global tempo (BPM) and a tempo curve."""
+    """Beat and downbeat times (seconds), global tempo (BPM), a tempo curve and confidence.
+
+    ``confidence`` (0-1, or None when the tracker gives none) says how sure the tracker
+    is of the whole file's beats; ``beat_confidence`` (one value per beat, or None) where
+    it is unsure, e.g. weak activations or an off-beat nearly as strong as the beat.  A
+    tracker that finds no pulse returns no beats, so ``tempo`` is None, and says how
+    little it found in ``confidence``.  ``beats_per_bar`` is the bar length the
+    downbeats were decoded with (None when the tracker does not say).
+    """
 
     task: ClassVar[str] = "beats"
     schema: ClassVar[str] = "heihachi.beats/1"
@@ -154,10 +162,17 @@ class Beats(Result):
     beats: np.ndarray
     downbeats: np.ndarray = field(default_factory=lambda: np.zeros(0))
     confidence: float | None = None
+    beat_confidence: np.ndarray | None = None
+    beats_per_bar: int | None = None
 
     def __post_init__(self) -> None:
         self.beats = np.asarray(self.beats, dtype=np.float64)
         self.downbeats = np.asarray(self.downbeats, dtype=np.float64)
+        if self.beat_confidence is not None:
+            self.beat_confidence = np.asarray(self.beat_confidence, dtype=np.float64)
+            if len(self.beat_confidence) != len(self.beats):
+                raise ValueError(f"beat_confidence has {len(self.beat_confidence)} values "
+                                 f"for {len(self.beats)} beats")
 
     @property
     def tempo(self) -> float | None:
@@ -181,23 +196,35 @@ class Beats(Result):
         return replace(self, beats=self.beats + offset, downbeats=self.downbeats + offset)
 
     def cropped(self, t0: float, t1: float) -> Beats:
-        return replace(self, beats=self.beats[_times_mask(self.beats, t0, t1)],
+        keep = _times_mask(self.beats, t0, t1)
+        conf = self.beat_confidence[keep] if self.beat_confidence is not None else None
+        return replace(self, beats=self.beats[keep], beat_confidence=conf,
                        downbeats=self.downbeats[_times_mask(self.downbeats, t0, t1)])
 
     @classmethod
     def concatenate(cls, parts: list[Beats]) -> Beats:
         conf = [p.confidence for p in parts if p.confidence is not None]
+        per_beat = None
+        if parts and all(p.beat_confidence is not None for p in parts):
+            per_beat = np.concatenate([p.beat_confidence for p in parts])  # type: ignore[misc]
+        bars = {p.beats_per_bar for p in parts if p.beats_per_bar is not None}
         return cls(beats=np.concatenate([p.beats for p in parts]),
                    downbeats=np.concatenate([p.downbeats for p in parts]),
-                   confidence=float(np.mean(conf)) if conf else None)
+                   confidence=float(np.mean(conf)) if conf else None,
+                   beat_confidence=per_beat,
+                   beats_per_bar=bars.pop() if len(bars) == 1 else None)
 
     def to_json(self) -> dict[str, Any]:
+        per_beat = (None if self.beat_confidence is None
+                    else [round(float(c), 3) for c in self.beat_confidence])
         return {
             "beats": [round(float(t), 4) for t in self.beats],
             "downbeats": [round(float(t), 4) for t in self.downbeats],
             "tempo": round(self.tempo, 2) if self.tempo is not None else None,
             "tempo_curve": [[round(t, 3), round(b, 2)] for t, b in self.tempo_curve()],
-            "confidence": self.confidence,
+            "confidence": None if self.confidence is None else round(float(self.confidence), 4),
+            "beat_confidence": per_beat,
+            "beats_per_bar": self.beats_per_bar,
         }
 
 

@@ -1,174 +1,71 @@
-"""Frame-wise beat/downbeat activations -> beat times, downbeat times and tempo.
+"""Frame-wise beat/downbeat activations -> beats, downbeats, tempo, bar length, confidence.
 
-Three stages, each bounded in time and memory so an hour-long mix decodes in seconds:
+Stages, each bounded in time and memory so an hour-long mix decodes in seconds:
 
-1. **Local tempo** (:func:`local_tempo`): an autocorrelation comb over overlapping windows
-   gives a tempo per window. The metrical level is chosen explicitly, because that is
-   where trackers fail on drum & bass: starting from the strongest comb peak, the tempo
-   is doubled only while the activation midway between beats is itself strong (evidence
-   of a faster pulse), with a lower bar when the doubled tempo lands in the DnB range
-   (160-185 BPM) — DJs call half-time DnB 174. The tempo is never halved and never
-   moved to 2/3: activations from a network trained on quarter notes already sit there.
-   A running median over windows removes single-window octave slips but keeps the tempo
-   changes of a mix.
-2. **Beat phase** (:func:`_dp_beats`): Ellis' dynamic programme with a per-frame
+1. **Pulse or not** (:mod:`heihachi.music.beat_confidence`): an activation that never
+   rises or is not periodic at any tempo (silence, noise, a pad, speech) gives no beats.
+2. **Local tempo** (:mod:`heihachi.music.tempo`): autocorrelation combs over windows,
+   the metrical level chosen explicitly and then once for the whole song.
+3. **Beat phase** (:func:`_dp_beats`): Ellis' dynamic programme with a per-frame
    period taken from the local tempo, vectorised in blocks (a frame's predecessors all
-   lie at least half a period back, so a block of that length is independent).
-3. **Downbeats** (:func:`downbeats_from_activation`): a 4-state bar-position Viterbi
-   over the beats, emissions from the downbeat activation, with a small probability
-   of a phase jump (bars of 2 or 6 beats at mix transitions).
+   lie at least half a period back, so a block of that length is independent).  The
+   beat evidence is weighted by how clearly the downbeat activation shows bars nearby
+   (:func:`bar_reliability`): where the network hears no bar structure -- a hats-only
+   intro, a skank beat whose snare sits on the off-beat -- its beat phase is trusted
+   less, and the phase carries over from the sections where it does.
+4. **Downbeats and bar length** (:mod:`heihachi.music.metre`): a bar-position Viterbi
+   per candidate bar length (3 or 4 beats by default), the best fit wins.
+5. **Confidence**: per beat and per song (:mod:`heihachi.music.beat_confidence`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d, median_filter
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d, median_filter, uniform_filter1d
 
-#: Doubled tempi in this range need less evidence: half-time DnB is called 174.
-DNB_RANGE: tuple[float, float] = (160.0, 185.0)
+from heihachi.music import beat_confidence
+from heihachi.music.metre import downbeats_and_bar, downbeats_from_activation
+from heihachi.music.tempo import (
+    DNB_RANGE,
+    _comb,
+    _midpoint_ratio,
+    _tempo_grid,
+    _window_acf,
+    estimate_tempo,
+    local_tempo,
+)
 
-
-def _tempo_grid(min_bpm: float, max_bpm: float) -> np.ndarray:
-    """BPM candidates spaced 0.25 % apart (finer than any tempo tolerance)."""
-    n = int(np.ceil(np.log(max_bpm / min_bpm) / np.log(1.0025))) + 1
-    return np.geomspace(min_bpm, max_bpm, n)
-
-
-def _window_acf(frames: np.ndarray, max_lag: int) -> np.ndarray:
-    """Biased, normalised autocorrelation of each row, max-filtered over +-1 lag.
-
-    The max filter makes fractional-lag peaks and a few frames of jitter read as peaks.
-    """
-    x = frames - frames.mean(axis=1, keepdims=True)
-    n = 1 << int(np.ceil(np.log2(2 * x.shape[1])))
-    spec = np.fft.rfft(x, n, axis=1)
-    acf = np.fft.irfft(spec * np.conj(spec), n, axis=1)[:, : max_lag + 2]
-    energy = acf[:, :1]
-    acf = np.where(energy > 1e-12, acf / np.maximum(energy, 1e-12), 0.0)
-    return maximum_filter1d(acf, size=3, axis=1, mode="nearest")
+__all__ = ["DNB_RANGE", "BeatTrack", "_comb", "_midpoint_ratio", "_tempo_grid", "_window_acf",
+           "bar_reliability", "beats_from_onsets", "decode_beats", "downbeats_from_activation",
+           "estimate_tempo", "local_tempo", "track_beats"]
 
 
-def _comb(acf: np.ndarray, lags: np.ndarray, multiples: int = 4) -> np.ndarray:
-    """Comb score per row and lag: mean ACF at the first ``multiples`` multiples of a lag."""
-    max_lag = acf.shape[1] - 2
-    idx = np.arange(acf.shape[1])
-    score = np.zeros((acf.shape[0], len(lags)))
-    count = np.zeros(len(lags))
-    for k in range(1, multiples + 1):
-        kl = k * lags
-        ok = kl <= max_lag
-        count += ok
-        for r in range(acf.shape[0]):
-            score[r, ok] += np.interp(kl[ok], idx, acf[r])
-    return score / np.maximum(count, 1)
+@dataclass
+class BeatTrack:
+    """What :func:`track_beats` finds in one file."""
+
+    beats: np.ndarray
+    downbeats: np.ndarray
+    beat_confidence: np.ndarray
+    confidence: float
+    beats_per_bar: int | None
+    pulse: bool
 
 
-def _midpoint_ratio(frames: np.ndarray, lag: float) -> float:
-    """How strong the activation is midway between beats, relative to on the beats.
-
-    Folds the window modulo ``lag`` (fractional) into phase bins; the beat phase is the
-    strongest bin and the ratio compares the bin half a period away, over the baseline.
-    """
-    n_bins = max(4, round(lag))
-    t = np.arange(len(frames))
-    bins = np.floor((t % lag) / lag * n_bins).astype(int) % n_bins
-    hist = np.bincount(bins, weights=frames, minlength=n_bins) / np.maximum(
-        np.bincount(bins, minlength=n_bins), 1)
-    hist = np.maximum(hist, np.roll(hist, 1))  # jitter tolerance
-    base = float(np.median(hist))
-    peak = int(np.argmax(hist))
-    on = hist[peak] - base
-    if on <= 1e-9:
-        return 0.0
-    mid = (peak + n_bins // 2) % n_bins
-    off = max(hist[mid], hist[(mid + 1) % n_bins], hist[(mid - 1) % n_bins]) - base
-    return float(max(off, 0.0) / on)
-
-
-def _choose_level(frames: np.ndarray, comb: np.ndarray, grid: np.ndarray, fps: float,
-                  max_bpm: float, double_ratio: float, dnb_ratio: float,
-                  dnb_two_thirds: bool) -> float:
-    """The tempo of one window: strongest comb peak, then doubled while evidence allows."""
-    best = float(grid[int(np.argmax(comb))])
-
-    def refine(target: float) -> float:
-        near = np.abs(np.log(grid / target)) < 0.04
-        return float(grid[near][np.argmax(comb[near])]) if near.any() else target
-
-    if dnb_two_thirds:
-        # Generic onset envelopes of two-step DnB peak at the dotted-quarter period
-        # (2/3 of the tempo); accept 1.5x when the comb says it is nearly as periodic.
-        fast = 1.5 * best
-        if DNB_RANGE[0] <= fast <= min(DNB_RANGE[1], max_bpm):
-            fast = refine(fast)
-            if comb[int(np.argmin(np.abs(grid - fast)))] >= 0.6 * comb.max():
-                best = fast
-    while 2 * best <= max_bpm * 1.02:
-        target = min(2 * best, max_bpm)
-        lo, hi = DNB_RANGE
-        need = dnb_ratio if lo <= target <= hi else double_ratio
-        if _midpoint_ratio(frames, 60.0 * fps / best) < need:
-            break
-        best = refine(target)
-    return best
-
-
-def local_tempo(activation: np.ndarray, fps: float, min_bpm: float = 60.0,
-                max_bpm: float = 200.0, window_s: float = 12.0, hop_s: float = 3.0,
-                smooth_windows: int = 5, double_ratio: float = 0.5, dnb_ratio: float = 0.3,
-                dnb_two_thirds: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Tempo per overlapping window: ``(centre_times_s, bpm)``.
-
-    Windows whose activation is nearly silent take their neighbours' tempo.
-    """
-    act = np.asarray(activation, dtype=np.float64)
-    n = len(act)
-    win = min(n, max(round(window_s * fps), int(4.2 * 60.0 * fps / min_bpm)))
-    hop = max(1, round(hop_s * fps))
-    if n < 4:
-        return np.array([0.0]), np.array([np.sqrt(min_bpm * max_bpm)])
-    starts = np.arange(0, max(n - win, 0) + 1, hop)
-    if starts[-1] + win < n:
-        starts = np.append(starts, n - win)
-    grid = _tempo_grid(min_bpm, max_bpm)
-    lags = 60.0 * fps / grid
-    max_lag = int(np.ceil(min(4 * lags.max(), win - 1)))
-    bpm = np.full(len(starts), np.nan)
-    level = np.percentile(act, 99) if n else 0.0
-    chunk = 256  # bounded memory: windows are processed a chunk at a time
-    for c0 in range(0, len(starts), chunk):
-        block = np.stack([act[s:s + win] for s in starts[c0:c0 + chunk]])
-        combs = _comb(_window_acf(block, max_lag), lags)
-        for i, frames in enumerate(block):
-            if frames.std() < 0.02 * level or combs[i].max() <= 0:
-                continue
-            bpm[c0 + i] = _choose_level(frames, combs[i], grid, fps, max_bpm, double_ratio,
-                                        dnb_ratio, dnb_two_thirds)
-    centres = (starts + win / 2) / fps
-    ok = ~np.isnan(bpm)
-    if not ok.any():
-        return centres, np.full(len(starts), np.sqrt(min_bpm * max_bpm))
-    logb = np.interp(centres, centres[ok], np.log(bpm[ok]))
-    # Octave consistency: a window whose neighbour found the doubled tempo takes it
-    # (the faster level wins where any nearby evidence supports it).
-    half = smooth_windows // 2
-    raised = logb.copy()
-    for i in range(len(logb)):
-        near = logb[max(0, i - half):i + half + 1]
-        match = near[np.abs(near - logb[i] - np.log(2.0)) < 0.04]
-        if len(match):
-            raised[i] = float(np.median(match))
-    logb = raised
-    if smooth_windows > 1 and len(logb) > 2:
-        logb = median_filter(logb, size=min(smooth_windows, len(logb) | 1), mode="nearest")
-    return centres, np.exp(logb)
-
-
-def estimate_tempo(activation: np.ndarray, fps: float, min_bpm: float = 60.0,
-                   max_bpm: float = 200.0, **kwargs: float) -> float:
-    """Global tempo (BPM): the median of the local tempi (see :func:`local_tempo`)."""
-    _, bpm = local_tempo(activation, fps, min_bpm, max_bpm, **kwargs)  # type: ignore[arg-type]
-    return float(np.exp(np.median(np.log(bpm))))
+def bar_reliability(downbeat_act: np.ndarray, fps: float, window_s: float = 4.0,
+                    floor: float = 0.02) -> np.ndarray:
+    """Per frame, 0-1: how strongly the downbeat activation fires nearby, relative to the
+    file's 90th percentile of the same (a moving maximum, then a moving mean)."""
+    size = max(3, int(window_s * fps) | 1)
+    m = maximum_filter1d(np.asarray(downbeat_act, dtype=np.float64), size, mode="nearest")
+    m = uniform_filter1d(m, size, mode="nearest")
+    ref = float(np.percentile(m, 90))
+    if ref <= 1e-9:
+        return np.ones(len(m))
+    return np.clip(m / ref, floor, 1.0)
 
 
 def _dp_beats(score_in: np.ndarray, period: np.ndarray, tightness: float) -> np.ndarray:
@@ -235,46 +132,14 @@ def _trim(beats: np.ndarray, strength: np.ndarray) -> np.ndarray:
     return beats[strong[0]:strong[-1] + 1]
 
 
-def downbeats_from_activation(beats_s: np.ndarray, downbeat_act: np.ndarray, fps: float,
-                              beats_per_bar: int = 4, jump_prob: float = 1e-3) -> np.ndarray:
-    """Downbeats among ``beats_s``: Viterbi over bar positions, emissions from the activation.
-
-    The bar position advances by one each beat; with ``jump_prob`` it may reset, so a
-    mix whose bar phase shifts at a transition is followed.
-    """
-    act = np.asarray(downbeat_act, dtype=np.float64)
-    if len(beats_s) == 0 or len(act) == 0 or act.max() <= 1e-9:
-        return np.zeros(0)
-    frames = np.clip(np.round(np.asarray(beats_s) * fps).astype(int), 0, len(act) - 1)
-    peak = maximum_filter1d(act, size=5, mode="nearest")[frames]
-    p = np.clip(peak / max(float(np.percentile(peak, 95)), 1e-9), 1e-3, 1 - 1e-3)
-    emit = np.log(1 - p)[:, None] * np.ones(beats_per_bar)
-    emit[:, 0] = np.log(p)
-    n_pos = beats_per_bar
-    trans = np.full((n_pos, n_pos), np.log(jump_prob / (n_pos - 1)))
-    for s in range(n_pos):
-        trans[s, (s + 1) % n_pos] = np.log(1 - jump_prob)
-    delta = emit[0].copy()
-    back = np.zeros((len(frames), n_pos), dtype=np.int64)
-    for i in range(1, len(frames)):
-        scores = delta[:, None] + trans
-        back[i] = np.argmax(scores, axis=0)
-        delta = scores[back[i], np.arange(n_pos)] + emit[i]
-    state = int(np.argmax(delta))
-    path = np.empty(len(frames), dtype=np.int64)
-    for i in range(len(frames) - 1, -1, -1):
-        path[i] = state
-        state = int(back[i, state])
-    return np.asarray(beats_s)[path == 0]
-
-
-def decode_beats(beat_act: np.ndarray, downbeat_act: np.ndarray | None, fps: float,
-                 min_bpm: float = 60.0, max_bpm: float = 200.0, tightness: float = 400.0,
-                 window_s: float = 12.0, hop_s: float = 3.0, double_ratio: float = 0.5,
-                 dnb_ratio: float = 0.3, dnb_two_thirds: bool = False,
-                 downbeat_weight: float = 0.3,
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Beat and downbeat times (seconds) from frame-wise activations at ``fps``.
+def track_beats(beat_act: np.ndarray, downbeat_act: np.ndarray | None, fps: float,
+                min_bpm: float = 60.0, max_bpm: float = 200.0, tightness: float = 400.0,
+                window_s: float = 12.0, hop_s: float = 3.0, double_ratio: float = 0.5,
+                dnb_ratio: float = 0.3, dnb_two_thirds: bool = False,
+                downbeat_weight: float = 0.3, bar_weight: float = 2.0,
+                beats_per_bar: int | Sequence[int] = (3, 4), abstain: bool = True,
+                song_octave: bool = True) -> BeatTrack:
+    """Beats, downbeats, bar length and confidence from frame-wise activations at ``fps``.
 
     Args:
         beat_act: ``[T]`` beat activation (a network's beat probability, or any
@@ -289,31 +154,50 @@ def decode_beats(beat_act: np.ndarray, downbeat_act: np.ndarray | None, fps: flo
         downbeat_weight: a downbeat is also a beat: this fraction of the downbeat
             activation is added to the beat activation for tempo and phase (0.3 was best
             on drumnet's threshold-tuning renders; 0 uses the beat activation alone).
-
-    Returns:
-        ``(beats_s, downbeats_s)``, both sorted.
+        bar_weight: exponent of :func:`bar_reliability` on the beat evidence (0 = off).
+        beats_per_bar: the bar length, or candidates to choose from.
+        abstain: return no beats when the activation has no pulse.
+        song_octave: one metrical level for the whole song (see ``tempo._song_octave``).
     """
     act = np.nan_to_num(np.asarray(beat_act, dtype=np.float64).ravel())
-    if downbeat_act is not None and downbeat_weight:
+    down = None
+    if downbeat_act is not None:
         down = np.nan_to_num(np.asarray(downbeat_act, dtype=np.float64).ravel())
-        if len(down) == len(act):
-            act = act + downbeat_weight * down
+        if len(down) != len(act):
+            down = None
+    if down is not None and downbeat_weight:
+        act = act + downbeat_weight * down
+    empty = BeatTrack(np.zeros(0), np.zeros(0), np.zeros(0), 0.0, None, False)
     if len(act) < 3 or act.max() <= 0:
-        return np.zeros(0), np.zeros(0)
+        return empty
     centres, bpm = local_tempo(act, fps, min_bpm, max_bpm, window_s, hop_s,
                                double_ratio=double_ratio, dnb_ratio=dnb_ratio,
-                               dnb_two_thirds=dnb_two_thirds)
+                               dnb_two_thirds=dnb_two_thirds, song_octave=song_octave)
     t = np.arange(len(act)) / fps
     period = 60.0 * fps / np.exp(np.interp(t, centres, np.log(bpm)))
     smooth = gaussian_filter1d(act, 1.0, mode="constant")
     local = smooth / (smooth.std() + 1e-12)
+    if down is not None and bar_weight > 0:
+        local = local * bar_reliability(down, fps) ** bar_weight
     frames = _dp_beats(local, period, tightness)
     frames = _trim(frames, smooth[frames])
     beats = np.unique(_refine(smooth, frames)) / fps
-    downbeats = np.zeros(0)
-    if downbeat_act is not None:
-        downbeats = downbeats_from_activation(beats, np.asarray(downbeat_act).ravel(), fps)
-    return beats, downbeats
+    conf = beat_confidence.per_beat(np.clip(act, 0.0, 1.0), beats, fps)
+    song_conf = float(np.mean(conf)) if len(conf) else 0.0
+    if abstain and not beat_confidence.has_pulse(act, fps, min_bpm, max_bpm):
+        return BeatTrack(np.zeros(0), np.zeros(0), np.zeros(0), song_conf, None, False)
+    downbeats, bpb = np.zeros(0), None
+    if downbeat_act is not None and down is not None:
+        downbeats, bpb = downbeats_and_bar(beats, down, fps, beats_per_bar)
+    return BeatTrack(beats, downbeats, conf, song_conf, bpb, True)
+
+
+def decode_beats(beat_act: np.ndarray, downbeat_act: np.ndarray | None, fps: float,
+                 min_bpm: float = 60.0, max_bpm: float = 200.0, **kwargs: float,
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``(beats_s, downbeats_s)`` of :func:`track_beats` (same arguments), both sorted."""
+    track = track_beats(beat_act, downbeat_act, fps, min_bpm, max_bpm, **kwargs)  # type: ignore[arg-type]
+    return track.beats, track.downbeats
 
 
 def beats_from_onsets(onset_env: np.ndarray, fps: float, min_bpm: float = 60.0,
@@ -328,5 +212,5 @@ def beats_from_onsets(onset_env: np.ndarray, fps: float, min_bpm: float = 60.0,
     env = np.asarray(onset_env, dtype=np.float64)
     env = np.maximum(env - median_filter(env, size=max(3, int(fps * 0.5)) | 1), 0.0)
     opts: dict = {"double_ratio": 0.8, "dnb_ratio": 0.6, "dnb_two_thirds": True,
-                  "downbeat_weight": 0.0} | kwargs
+                  "downbeat_weight": 0.0, "bar_weight": 0.0, "beats_per_bar": 4} | kwargs
     return decode_beats(env, downbeat_env, fps, min_bpm, max_bpm, **opts)

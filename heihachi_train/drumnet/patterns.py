@@ -2,6 +2,17 @@
 
 Two-step DnB, amen breaks, half-time, rolls, house, breakbeat, hip hop, rock and a
 random grid, with fills, ghost notes and, in training, role swaps between classes.
+
+:data:`EXTRA_STYLES` are the metres and feels the first styles lack, drawn only when a
+renderer asks for them (so renders of :data:`STYLES` never change): ``waltz`` (3/4),
+``sixeight`` (6/8, beats on dotted quarters, two per bar), ``hatsintro`` (house whose
+first bars are hi-hats alone, the off-beat open hat included: the beat must not lock
+onto it), ``swing`` (hip hop at 85-100 BPM with a strong 16th or 8th swing), ``thrash``
+(the skank beat of punk and thrash metal: kick on every beat, snare on every "and";
+the beat is the kick, not the snare) and ``doublekick`` (metal: kicks on every 8th or
+16th under a snare backbeat).
+:func:`metre` gives a style's bar length and beat length in 16th steps and
+:func:`swing_warp` where a swung step lands; a step is always a 16th note.
 """
 
 from __future__ import annotations
@@ -15,6 +26,46 @@ TEMPO = {
     "house": (118, 132), "breakbeat": (120, 145), "hiphop": (80, 100), "rock": (90, 150),
     "random": (80, 180),
 }
+
+#: Styles drawn only on request (see the module docstring), with their odds and tempi.
+EXTRA_STYLES = ("waltz", "sixeight", "hatsintro", "swing", "thrash", "doublekick")
+EXTRA_STYLE_P = np.array([0.2, 0.2, 0.15, 0.15, 0.15, 0.15])
+#: For ``sixeight`` the tempo counts dotted quarters (the beat), for the rest quarters.
+EXTRA_TEMPO = {"waltz": (90, 180), "sixeight": (55, 100), "hatsintro": (118, 132),
+               "swing": (85, 100), "thrash": (130, 200), "doublekick": (90, 180)}
+#: style -> (beats per bar, 16th steps per beat); every other style is (4, 4).
+METRE = {"waltz": (3, 4), "sixeight": (2, 6)}
+
+
+def metre(style: str) -> tuple[int, int]:
+    """``(beats_per_bar, steps_per_beat)`` of a style (a step is a 16th note)."""
+    return METRE.get(style, (4, 4))
+
+
+def draw_swing(style: str, rng: np.random.Generator) -> tuple[float, int]:
+    """``(swing, unit)`` for an extra style: ``swing`` delays the second half of each pair
+    of ``unit``-step cells by that fraction of a cell (0.16 is a 58 % swing; 0.33 a
+    triplet feel).  Only ``swing`` swings; it draws 16th swing (unit 1) or, one time in
+    three, 8th swing (unit 2)."""
+    if style != "swing":
+        return 0.0, 1
+    unit = 2 if rng.random() < 1 / 3 else 1
+    return float(rng.uniform(0.12, 0.4)), unit
+
+
+def swing_warp(pos: float, swing: float, unit: int = 1) -> float:
+    """Where step position ``pos`` lands under swing (piecewise linear within each pair
+    of ``unit``-step cells; cell boundaries on the pair's start stay put)."""
+    if swing == 0.0:
+        return pos
+    pair = 2 * unit
+    base = np.floor(pos / pair) * pair
+    q = pos - base
+    mid = unit * (1 + swing)
+    if q < unit:
+        return float(base + q * mid / unit)
+    return float(base + mid + (q - unit) * (pair - mid) / unit)
+
 
 def _hat_line(rng, bars, density=None, cls="hihat"):
     """Hi-hat (or ride) line: 8ths or 16ths with accents, some open/skipped."""
@@ -46,7 +97,11 @@ def _fill(rng, bar, length_steps, cls_choices=("snare", "tom")):
 
 
 def make_pattern(style: str, bars: int, rng: np.random.Generator) -> list[tuple[float, str, float]]:
-    """Events (position in 16th steps from the first downbeat, class, velocity)."""
+    """Events (position in 16th steps from the first downbeat, class, velocity).
+
+    Bars are ``metre(style)`` long: 16 steps for the 4/4 styles, 12 for 3/4 and 6/8."""
+    if style in EXTRA_STYLES:
+        return _extra_pattern(style, bars, rng)
     ev: list[tuple[float, str, float]] = []
     ride = rng.random() < 0.25
     top = "cymbal" if ride else "hihat"
@@ -163,3 +218,76 @@ def swap_roles(events: list[tuple[float, str, float]],
     a, b = pairs[int(rng.choice(len(pairs), p=[w for _, w in ROLE_SWAPS]))]
     swap = {a: b, b: a}
     return [(pos, swap.get(c, c), v) for pos, c, v in events]
+
+
+def _extra_pattern(style: str, bars: int, rng: np.random.Generator,
+                   ) -> list[tuple[float, str, float]]:
+    """Patterns of :data:`EXTRA_STYLES` (bars of ``metre(style)``)."""
+    bpb, spb = metre(style)
+    steps = bpb * spb
+    ev: list[tuple[float, str, float]] = []
+    top = "cymbal" if rng.random() < 0.25 else "hihat"
+    if style == "waltz":  # 3/4: oom-pah-pah, rock 3/4 or a jazz-waltz ride
+        kind = int(rng.integers(3))
+        for b in range(bars):
+            o = b * steps
+            ev.append((o, "kick", 0.95))
+            if kind == 0:
+                ev += [(o + 4, "snare", 0.6), (o + 8, "snare", 0.6)]
+            elif kind == 1:
+                ev += [(o + 8, "snare", 0.9)]
+                if rng.random() < 0.4:
+                    ev.append((o + 6, "kick", 0.7))
+            else:
+                ev += [(o + x, "cymbal", 0.75 if x % 4 == 0 else 0.5) for x in (0, 4, 7, 8, 11)]
+                ev.append((o + 4, "hihat", 0.5))
+                ev.append((o + 8, "hihat", 0.5))
+            if kind != 2:
+                ev += [(o + x, top, 0.8 if x == 0 else 0.55) for x in range(0, steps, 2)
+                       if rng.random() > 0.05]
+    elif style == "sixeight":  # 6/8: kick on 1, snare on 4 (the second dotted quarter)
+        for b in range(bars):
+            o = b * steps
+            ev += [(o, "kick", 0.95), (o + 6, "snare", 0.9)]
+            if rng.random() < 0.5:
+                ev.append((o + int(rng.choice([4, 10])), "kick", 0.7))
+            ev += [(o + x, top, 0.8 if x in (0, 6) else 0.5) for x in range(0, steps, 2)]
+    elif style == "hatsintro":  # house; the first bars are hats alone
+        intro = int(rng.integers(2, 5))
+        for b in range(bars):
+            o = b * 16
+            ev += [(o + x, "hihat", 0.85) for x in (2, 6, 10, 14)]  # off-beat open hats
+            if rng.random() < 0.6:
+                ev += [(o + x, "hihat", 0.4) for x in range(16) if x % 4 != 2]
+            if b >= intro:
+                ev += [(o + x, "kick", 0.95) for x in (0, 4, 8, 12)]
+                if rng.random() < 0.8:
+                    ev += [(o + 4, "snare", 0.8), (o + 12, "snare", 0.8)]
+        if intro < bars:  # a crash where the groove comes in
+            ev.append((intro * 16, "cymbal", 0.9))
+    elif style == "thrash":  # skank beat: the beat is on the kick, the snare between
+        for b in range(bars):
+            o = b * 16
+            ev += [(o + x, "kick", 0.9) for x in (0, 4, 8, 12)]
+            ev += [(o + x, "snare", 0.95) for x in (2, 6, 10, 14)]
+            ev += [(o + x, top, 0.7) for x in (0, 4, 8, 12)]
+    elif style == "doublekick":  # metal: kick 8ths or 16ths under a snare backbeat
+        every = int(rng.choice([1, 2]))
+        for b in range(bars):
+            o = b * 16
+            ev += [(o + x, "kick", rng.uniform(0.6, 0.9)) for x in range(0, 16, every)]
+            ev += [(o + 4, "snare", 0.95), (o + 12, "snare", 0.95)]
+            ev += [(o + x, top, 0.7) for x in (0, 4, 8, 12)]
+    else:  # swing: hip hop at 85-100 BPM; the renderer applies draw_swing's swing
+        for b in range(bars):
+            o = b * 16
+            ev += [(o, "kick", 0.95), (o + 4, "snare", 0.9), (o + 12, "snare", 0.9)]
+            ev += [(o + int(x), "kick", 0.8) for x in rng.choice([3, 7, 8, 10, 11], size=2,
+                                                                  replace=False)]
+            if rng.random() < 0.5:
+                ev.append((o + int(rng.choice([7, 9, 15])), "snare", rng.uniform(0.2, 0.45)))
+        ev += _hat_line(rng, bars, density=4 if rng.random() < 0.6 else 2, cls=top)
+    for b in range(bars):  # crashes at some bar starts
+        if (b % 4 == 0 and rng.random() < 0.3) and style != "hatsintro":
+            ev.append((b * steps, "cymbal", rng.uniform(0.7, 1.0)))
+    return ev

@@ -22,17 +22,32 @@ import math
 
 import numpy as np
 
+from . import chain
 from .kits import CLASSES, TRAIN_KITS, VALIDATION_KITS
 from .mix import augment, bass_line, pad, pink_noise, reverb, rms
-from .patterns import STYLE_P, STYLES, TEMPO, make_pattern, swap_roles
+from .patterns import (
+    EXTRA_STYLE_P,
+    EXTRA_STYLES,
+    EXTRA_TEMPO,
+    STYLE_P,
+    STYLES,
+    TEMPO,
+    draw_swing,
+    make_pattern,
+    metre,
+    swap_roles,
+    swing_warp,
+)
 from .samples import (
     LEND_P,
     LOFI_BITS,
     LOFI_RATE,
     MAX_SAMPLE_S,
     SR,
+    WIDE_AUG,
     Sample,
     augment_instruments,
+    layer_instruments,
     lend_instruments,
     load_bank,
     lofi_instruments,
@@ -42,7 +57,9 @@ from .samples import (
     synth_instruments,
     trim_onset,
     vary_sample,
+    voice_instruments,
 )
+from .situations import contrast
 
 __all__ = ["LEND_P", "LOFI_BITS", "LOFI_RATE", "MAX_SAMPLE_S", "SR", "STYLES", "STYLE_P",
            "TEMPO", "Sample", "augment", "augment_instruments", "bass_line",
@@ -66,9 +83,22 @@ def render_clip(
     lend_classes: tuple[str, ...] = (),
     lofi_p: float = 0.0,
     lofi_classes: tuple[str, ...] = (),
+    voices_p: float = 0.0,
+    layer_p: float = 0.0,
+    wide_pitch: bool = False,
+    chain_p: float = 0.0,
+    contrast_p: float = 0.0,
+    layer_kits: tuple[str, ...] = (),
+    extra_styles_p: float = 0.0,
+    real_beds_p: float = 0.0,
+    negatives_p: float = 0.0,
 ) -> tuple[np.ndarray, int, dict]:
+    if negatives_p > 0 and rng.random() < negatives_p:  # no draw at all when off
+        return negative_clip(rng, duration, augment_p, chain_p)
+    if style is None and extra_styles_p > 0 and rng.random() < extra_styles_p:
+        style = str(rng.choice(EXTRA_STYLES, p=EXTRA_STYLE_P / EXTRA_STYLE_P.sum()))
     style = style or str(rng.choice(STYLES, p=STYLE_P / STYLE_P.sum()))
-    lo, hi = TEMPO[style]
+    lo, hi = EXTRA_TEMPO[style] if style in EXTRA_STYLES else TEMPO[style]
     tempo = float(tempo or rng.uniform(lo, hi))
     if style == "random" and rng.random() < 0.3:
         tempo = float(rng.uniform(80, 180))
@@ -87,33 +117,50 @@ def render_clip(
         inst = lend_instruments(inst, rng, lenders, lend_classes)
     if synth_p > 0:  # training only: validation renders draw nothing here
         inst = synth_instruments(inst, rng, synth_p)
+    if voices_p > 0:  # training only, like every option below: no draws when off
+        inst = voice_instruments(inst, rng, voices_p)
+    if layer_p > 0:
+        inst = layer_instruments(inst, rng, layer_p, tuple(layer_kits or kits))
     if sample_aug_p > 0:  # training only: validation renders draw nothing here
-        inst = augment_instruments(inst, rng, sample_aug_p)
+        inst = augment_instruments(inst, rng, sample_aug_p, WIDE_AUG if wide_pitch else None)
     if lofi_p > 0:  # training only; no draws at 0, so older recipes render as before
         inst = lofi_instruments(inst, rng, lofi_p, lofi_classes)
     n = int(duration * SR)
     beat = 60.0 / tempo
-    step = beat / 4
-    bar = 4 * beat
+    bpb, spb = metre(style)  # (4, 4) for every style of STYLES
+    step = beat / spb
+    bar = bpb * beat
     pre = rng.uniform(0, bar)
     bars = math.ceil((duration + pre) / bar) + 1
     events = make_pattern(style, bars, rng)
     if role_swap_p > 0 and rng.random() < role_swap_p:  # training only, like synth_p
         events = swap_roles(events, rng)
-    swing = rng.uniform(0, 0.3) if rng.random() < 0.4 else 0.0
+    extra = style in EXTRA_STYLES
+    if extra:  # swing_warp places the swung steps
+        swing, unit = draw_swing(style, rng)
+    else:
+        swing = rng.uniform(0, 0.3) if rng.random() < 0.4 else 0.0
     jitter = rng.uniform(0, 0.008) if rng.random() < 0.7 else 0.0
     muted = {c for c in CLASSES if rng.random() < 0.08}
     class_gain = {c: 10 ** (rng.uniform(-5, 3) / 20) for c in CLASSES}
     class_gain["hihat"] *= 10 ** (-3 / 20)
     class_gain["cymbal"] *= 10 ** (-3 / 20)
+    loud_bed = False
+    if contrast_p > 0 and rng.random() < contrast_p:
+        events, loud_bed = contrast(events, rng, class_gain)
     drums = np.zeros(n + int(MAX_SAMPLE_S * SR), dtype=np.float32)
+    stems = ({c: np.zeros(len(drums), dtype=np.float32) for c in CLASSES}
+             if chain_p > 0 else None)
     hits = []
     for pos, cls, vel in events:
         if cls in muted or cls not in inst:
             continue
-        t = pos * step - pre
-        if int(pos) % 2 == 1:
-            t += swing * step
+        if extra:
+            t = swing_warp(pos, swing, unit) * step - pre
+        else:
+            t = pos * step - pre
+            if int(pos) % 2 == 1:
+                t += swing * step
         t += rng.normal(0, jitter) if jitter else 0.0
         i = int(round(t * SR))  # noqa: RUF046
         if i < 0 or i >= n:
@@ -122,22 +169,53 @@ def render_clip(
         layers = inst[cls][int(rng.integers(len(inst[cls])))]
         s = pick_layer(layers, v, rng)
         a = s.audio
-        drums[i : i + len(a)] += a * (s.gain * v * class_gain[cls])
+        if stems is not None:
+            stems[cls][i : i + len(a)] += a * (s.gain * v * class_gain[cls])
+        else:
+            drums[i : i + len(a)] += a * (s.gain * v * class_gain[cls])
         hits.append((i / SR, cls, v))
+    if stems is not None:  # production chains per stem, then the drum bus
+        for c in CLASSES:
+            if np.any(stems[c]) and rng.random() < chain_p:
+                stems[c] = chain.stem_chain(stems[c].astype(np.float64), c,
+                                            rng).astype(np.float32)
+        drums = np.sum([stems[c] for c in CLASSES], axis=0, dtype=np.float32)
     drums = drums[:n]
     if rng.random() < 0.35:
         drums = reverb(drums, rng).astype(np.float32)
     mix = drums.astype(np.float64)
+    bed = np.zeros(n) if chain_p > 0 else None  # the non-drum part, for pumping
     dr = rms(drums) if np.any(drums) else 0.05
     if rng.random() < 0.7:
-        mix += bass_line(n, tempo, rng) * dr * 10 ** (rng.uniform(-18, 2) / 20) / 0.3
+        boost = 10 ** (rng.uniform(6, 14) / 20) if loud_bed else 1.0
+        part = bass_line(n, tempo, rng) * dr * 10 ** (rng.uniform(-18, 2) / 20) / 0.3
+        mix += part * boost
+        if bed is not None:
+            bed += part * boost
     if rng.random() < 0.5:
         p = pad(n, rng)
-        mix += p / rms(p) * dr * 10 ** (rng.uniform(-25, -6) / 20)
+        part = p / rms(p) * dr * 10 ** (rng.uniform(-25, -6) / 20)
+        mix += part
+        if bed is not None:
+            bed += part
     if rng.random() < 0.6:
         mix += pink_noise(n, rng) * dr * 10 ** (rng.uniform(-50, -20) / 20)
+    if real_beds_p > 0 and rng.random() < real_beds_p:  # real recordings (beds.py)
+        from .beds import DRUM_TO_BED_DB, real_bed
+
+        rb = real_bed(n, SR, rng, beat_s=beat, downbeat_s=-pre, beats_per_bar=bpb)
+        if rb is not None:
+            part = rb.astype(np.float64) * dr / 10 ** (rng.uniform(*DRUM_TO_BED_DB) / 20)
+            mix += part
+            if bed is not None:
+                bed += part
+    kicks = np.array([t for t, c, _ in hits if c == "kick"])
+    if bed is not None and np.any(bed) and rng.random() < 0.3 * chain_p:
+        mix = mix - bed + chain.pump(bed, rng, kicks)  # sidechain: beds duck under kicks
     if rng.random() < augment_p:
         mix = augment(mix, rng)
+    if chain_p > 0 and rng.random() < chain_p:
+        mix = chain.mix_chain(mix, rng, kicks)
     peak = np.max(np.abs(mix)) + 1e-9
     mix = mix / peak * 10 ** (rng.uniform(-14, -1) / 20)
     beats = []
@@ -149,27 +227,63 @@ def render_clip(
             break
         if t >= 0:
             beats.append(t)
-            if k % 4 == 0:
+            if k % bpb == 0:
                 downbeats.append(t)
         k += 1
     hits.sort()
     ann = {"hits": hits, "beats": beats, "downbeats": downbeats, "tempo": tempo,
-           "style": style, "kit": kit}
+           "style": style, "kit": kit, "beats_per_bar": bpb}
     return mix.astype(np.float32), SR, ann
 
 
+#: What a negative clip (``negatives_p``) holds instead of drums, with its odds.
+NEGATIVES = (("free bed", 0.35), ("white noise", 0.15), ("pink noise", 0.15), ("pad", 0.25),
+             ("silence", 0.1))
+
+
+def negative_clip(rng: np.random.Generator, duration: float, augment_p: float = 0.8,
+                  chain_p: float = 0.0) -> tuple[np.ndarray, int, dict]:
+    """A clip with no drums and no pulse, labelled so (no hits, beats or downbeats): a
+    bed of real recordings strummed and spoken off any grid (``beds.real_bed`` without
+    a beat; a pad when its packages are missing), white or pink noise, a synthetic pad,
+    or digital silence.  Teaches the model to stay quiet where a listener hears no drum
+    (issue 15: silence, noise, pads and speech gave beats and hits)."""
+    n = int(duration * SR)
+    names = [k for k, _ in NEGATIVES]
+    p = np.array([w for _, w in NEGATIVES])
+    kind = str(rng.choice(names, p=p / p.sum()))
+    x = np.zeros(n)
+    if kind == "free bed":
+        from .beds import real_bed
+
+        rb = real_bed(n, SR, rng, beat_s=None)
+        kind = "free bed" if rb is not None else "pad"
+        x = rb.astype(np.float64) if rb is not None else pad(n, rng).astype(np.float64)
+    elif kind == "white noise":
+        x = rng.standard_normal(n)
+    elif kind == "pink noise":
+        x = pink_noise(n, rng).astype(np.float64)
+    elif kind == "pad":
+        x = pad(n, rng).astype(np.float64)
+    if kind != "silence":
+        if rng.random() < augment_p:
+            x = augment(x, rng)
+        if chain_p > 0 and rng.random() < chain_p:
+            x = chain.mix_chain(x, rng, np.zeros(0))
+        x = x / (np.max(np.abs(x)) + 1e-9) * 10 ** (rng.uniform(-30, -1) / 20)
+    ann = {"hits": [], "beats": [], "downbeats": [], "tempo": 0.0, "style": "negative",
+           "kit": kind, "beats_per_bar": 4}
+    return x.astype(np.float32), SR, ann
+
+
 def render_set(n_clips: int, seed: int, kits, duration: float = 8.0, augment_p: float = 0.8,
-               sample_aug_p: float = 0.0, synth_p: float = 0.0, role_swap_p: float = 0.0,
-               lenders: tuple[str, ...] = (), lend_classes: tuple[str, ...] = (),
-               lofi_p: float = 0.0, lofi_classes: tuple[str, ...] = ()):
+               **options):
+    """``n_clips`` clips of :func:`render_clip`, clip ``i`` from the RNG ``[seed, i]``;
+    ``options`` are render_clip's training-only options (all off by default)."""
     out = []
     for i in range(n_clips):
         rng = np.random.default_rng([seed, i])
-        out.append(render_clip(rng, kits, duration=duration, augment_p=augment_p,
-                               sample_aug_p=sample_aug_p, synth_p=synth_p,
-                               role_swap_p=role_swap_p, lenders=lenders,
-                               lend_classes=lend_classes, lofi_p=lofi_p,
-                               lofi_classes=lofi_classes))
+        out.append(render_clip(rng, kits, duration=duration, augment_p=augment_p, **options))
     return out
 
 
@@ -180,6 +294,12 @@ def render_validation_set(n_clips: int, seed: int = 1234, duration: float = 8.0)
     style, kit})].
     """
     return render_set(n_clips, seed, VALIDATION_KITS, duration=duration)
+
+
+def render_extra_validation_set(n_clips: int, seed: int = 1234, duration: float = 8.0):
+    """Held-out kits playing only the extra metres and feels of ``patterns.EXTRA_STYLES``
+    (3/4, 6/8, hats-only intros, swung hip hop); annotations carry ``beats_per_bar``."""
+    return render_set(n_clips, seed, VALIDATION_KITS, duration=duration, extra_styles_p=1.0)
 
 
 def render_train_set(n_clips: int, seed: int = 0, duration: float = 8.0):

@@ -35,7 +35,7 @@ def trim_onset(x: np.ndarray, db: float = -60.0) -> np.ndarray:
     return x[idx:]
 
 
-def _prepare(x: np.ndarray, sr: int) -> np.ndarray:
+def prepare_one_shot(x: np.ndarray, sr: int) -> np.ndarray:
     """A one-shot as the renderer wants it: mono, at SR, trimmed to its onset, at most
     MAX_SAMPLE_S long (faded out when cut)."""
     import soxr
@@ -59,7 +59,7 @@ def _kit_sources(kit: str) -> list[tuple[str, list[Sample]]]:
     import soundfile as sf
 
     if is_soundfont_kit(kit):
-        return [(ins.cls, [Sample(_prepare(lay.audio, RENDER_SR), lay.vmin, lay.vmax, 1.0)
+        return [(ins.cls, [Sample(prepare_one_shot(lay.audio, RENDER_SR), lay.vmin, lay.vmax, 1.0)
                            for lay in ins.layers])
                 for ins in render_kit(kit)]
     instruments, _ = parse_kit(kit)
@@ -71,7 +71,7 @@ def _kit_sources(kit: str) -> list[tuple[str, list[Sample]]]:
             key = str(lay.path)
             if key not in cache:
                 x, sr = sf.read(key, dtype="float32", always_2d=True)
-                cache[key] = _prepare(x, sr)
+                cache[key] = prepare_one_shot(x, sr)
             layers.append(Sample(cache[key], lay.vmin, lay.vmax, lay.gain))
         out.append((ins.cls, layers))
     return out
@@ -145,16 +145,17 @@ SAMPLE_AUG = {
 
 
 def augment_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Generator,
-                        p: float) -> dict[str, list[list[Sample]]]:
+                        p: float, ranges: dict | None = None) -> dict[str, list[list[Sample]]]:
     """With probability ``p`` per class, re-pitch / damp / tilt the clip's instruments of
     that class (one setting per instrument, all of its velocity layers), so that a few
-    training kits sound like many."""
+    training kits sound like many.  ``ranges``: per-class (semitones, decay) ranges,
+    :data:`SAMPLE_AUG` by default (:data:`WIDE_AUG` for ``--wide-pitch``)."""
     out = {}
     for c, instruments in inst.items():
         if rng.random() >= p:
             out[c] = instruments
             continue
-        (plo, phi), (dlo, dhi) = SAMPLE_AUG[c]
+        (plo, phi), (dlo, dhi) = (ranges or SAMPLE_AUG)[c]
         new = []
         for layers in instruments:
             semis = float(rng.uniform(plo, phi))
@@ -240,5 +241,73 @@ def lofi_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Generat
             rate = float(np.exp(rng.uniform(*np.log(LOFI_RATE))))
             bits = int(rng.integers(LOFI_BITS[0], LOFI_BITS[1] + 1))
             new.append([lofi_sample(s, rate, bits) for s in layers])
+        out[c] = new
+    return out
+
+
+#: Wider per-class ranges for ``augment_instruments(..., ranges=WIDE_AUG)`` (training
+#: flag ``--wide-pitch``): a kick an octave apart from another is still a kick.
+WIDE_AUG = {
+    "kick": ((-8.0, 7.0), (0.04, 0.6)),
+    "snare": ((-6.0, 7.0), (0.03, 0.4)),
+    "hihat": ((-7.0, 6.0), (0.01, 0.3)),
+    "tom": ((-10.0, 9.0), (0.06, 0.7)),
+    "cymbal": ((-6.0, 5.0), (0.1, 1.5)),
+}
+
+
+def voice_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Generator,
+                      p: float) -> dict[str, list[list[Sample]]]:
+    """With probability ``p`` per class, play that class on one or two one-shots of the
+    wide-range synthesis of :mod:`.voices` instead of the kit's recordings."""
+    from .voices import voice_one_shot
+
+    out = dict(inst)
+    for c in CLASSES:
+        if rng.random() < p:
+            out[c] = [[Sample(voice_one_shot(c, rng), 0.0, 1.0, 1.0)]
+                      for _ in range(int(rng.integers(1, 3)))]
+    return out
+
+
+def layer_sample(s: Sample, other: np.ndarray, gain: float, offset: int) -> Sample:
+    """``s`` with ``other`` mixed in ``offset`` samples later at ``gain`` relative to
+    ``s``'s peak (a layered drum: a clap on a snare, a sub under a kick); the onset
+    stays ``s``'s first sample and the peak level stays ``s``'s."""
+    a = s.audio.astype(np.float64)
+    peak = float(np.max(np.abs(a))) + 1e-12
+    n = min(int(MAX_SAMPLE_S * SR), max(len(a), offset + len(other)))
+    y = np.zeros(n)
+    y[: len(a)] = a
+    m = min(len(other), n - offset)
+    y[offset : offset + m] += other[:m] * gain * peak / (float(np.max(np.abs(other))) + 1e-12)
+    y *= peak / (float(np.max(np.abs(y))) + 1e-12)
+    return Sample(y.astype(np.float32), s.vmin, s.vmax, s.gain)
+
+
+def layer_instruments(inst: dict[str, list[list[Sample]]], rng: np.random.Generator,
+                      p: float, kits: tuple[str, ...]) -> dict[str, list[list[Sample]]]:
+    """With probability ``p`` per class, layer each of the clip's instruments of that
+    class with one more sound of the same class (another training kit's one-shot or a
+    :mod:`.voices` one-shot) at -15..0 dB, 0-3 ms later: the layered kicks and snares of
+    produced music, which no single kit holds."""
+    from .voices import voice_one_shot
+
+    out = {}
+    for c, instruments in inst.items():
+        if rng.random() >= p:
+            out[c] = instruments
+            continue
+        new = []
+        for layers in instruments:
+            src = load_bank(str(rng.choice(list(kits))))[c] if rng.random() < 0.5 else []
+            if src:
+                lay = src[int(rng.integers(len(src)))]
+                other = lay[int(rng.integers(len(lay)))].audio.astype(np.float64)
+            else:
+                other = voice_one_shot(c, rng).astype(np.float64)
+            gain = 10 ** (rng.uniform(-15, 0) / 20)
+            offset = int(rng.integers(0, int(0.003 * SR) + 1))
+            new.append([layer_sample(s, other, gain, offset) for s in layers])
         out[c] = new
     return out

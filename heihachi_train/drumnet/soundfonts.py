@@ -170,10 +170,15 @@ def _score(preset: int, path: Path) -> list[tuple[float, int, int]]:
 
 def render_kit(kit: str) -> list[RenderedInstrument]:
     """Render every mapped GM note of ``kit`` at each layer velocity with fluidsynth."""
+    filename, preset = SOUNDFONT_KITS[kit]
+    return render_soundfont(kit, soundfont_path(filename), preset)
+
+
+def render_soundfont(kit: str, sf2: Path, preset: int) -> list[RenderedInstrument]:
+    """Render every mapped GM note of drum preset ``preset`` (bank 128) of ``sf2`` at
+    each layer velocity with fluidsynth; ``kit`` names the result."""
     import soundfile as sf
 
-    filename, preset = SOUNDFONT_KITS[kit]
-    sf2 = soundfont_path(filename)
     exe = shutil.which("fluidsynth")
     if exe is None:
         raise FileNotFoundError("fluidsynth not found; install it (apt-get install fluidsynth)")

@@ -32,6 +32,7 @@ from .evaluate import (
     tune_beat_threshold,
     tune_peak_picking,
 )
+from .options import balanced_sampling, init_sha, load_init, render_options
 from .soundfonts import expand_kits
 
 CLASSES = kits_mod.CLASSES
@@ -83,6 +84,18 @@ RECIPE_FLAGS: tuple[tuple[str, str, str, Any], ...] = (
     ("--lofi-classes", "lofi_classes", "lofi_classes", []),
     ("--extra-kits", "extra_kits", "extra_kits_arg", ""),
     ("--extra-classes", "extra_classes", "extra_classes", []),
+    ("--voices", "voices", "voices_p", 0.0),
+    ("--layer", "layer", "layer_p", 0.0),
+    ("--pitch-range", "pitch_range", "pitch_range", "normal"),
+    ("--chain", "chain", "chain_p", 0.0),
+    ("--contrast", "contrast", "contrast_p", 0.0),
+    ("--balance", "balance", "balance", 0.0),
+    ("--label-smooth", "label_smooth", "label_smooth", 0.0),
+    ("--tune-chain", "tune_chain", "tune_chain_p", 0.0),
+    ("--extra-styles", "extra_styles", "extra_styles_p", 0.0),
+    ("--real-beds", "real_beds", "real_beds_p", 0.0),
+    ("--negatives", "negatives", "negatives_p", 0.0),
+    ("--init", "init", "init", ""),
 )
 
 
@@ -164,6 +177,40 @@ def main(argv: list[str] | None = None) -> dict:
                     help="with --extra-kits: the extra kits only lend these classes "
                          "(e.g. tom,cymbal; each with probability 0.5 per clip) and are "
                          "never a clip's main kit")
+    ap.add_argument("--voices", type=float, default=0.0,
+                    help="probability per class and clip of playing that class on the "
+                         "wide-range synthesised voices of voices.py")
+    ap.add_argument("--layer", type=float, default=0.0,
+                    help="probability per class and clip of layering each instrument with "
+                         "another sound of its class (samples.layer_instruments)")
+    ap.add_argument("--pitch-range", choices=("normal", "wide"), default="normal",
+                    help="ranges of --sample-aug's re-pitch/decay (wide: samples.WIDE_AUG)")
+    ap.add_argument("--chain", type=float, default=0.0,
+                    help="probability per stem and per mix of a random production chain "
+                         "(chain.py: filters, telephone band, reverb, compression, pumping, "
+                         "saturation, clipping, bit-crush, codecs, sample rates)")
+    ap.add_argument("--contrast", type=float, default=0.0,
+                    help="probability per clip of a hard mix situation (situations.py)")
+    ap.add_argument("--balance", type=float, default=0.0,
+                    help="class-balanced clip sampling: mix (0-1) of uniform draws and "
+                         "draws weighted so every class's hits get the same share")
+    ap.add_argument("--label-smooth", type=float, default=0.0,
+                    help="label smoothing of the onset targets (t -> t(1-e) + e/2)")
+    ap.add_argument("--tune-chain", type=float, default=0.0,
+                    help="render the threshold-tuning set (held-out kits, seed 1234) with "
+                         "--chain at this probability, so thresholds suit processed audio")
+    ap.add_argument("--init", type=str, default="",
+                    help="fine-tune: start from the weights (and architecture) of this drumnet "
+                         "directory instead of a random initialisation")
+    ap.add_argument("--extra-styles", type=float, default=0.0,
+                    help="probability per clip of an extra metre or feel (patterns."
+                         "EXTRA_STYLES: 3/4, 6/8, hats-only intro, swung hip hop)")
+    ap.add_argument("--real-beds", type=float, default=0.0,
+                    help="probability per clip of a bed of real recordings (beds.py: guitar "
+                         "strums on the clip's grid, speech, drive, room) under the drums")
+    ap.add_argument("--negatives", type=float, default=0.0,
+                    help="fraction of clips with no drums and no pulse (free bed, noise, pad, "
+                         "silence), labelled empty")
     ap.add_argument("--pos-weight", type=str, default="",
                     help="onset-loss weight of positive frames per class, e.g. tom=3,cymbal=2")
     ap.add_argument("--threads", type=int, default=1,
@@ -219,6 +266,12 @@ def main(argv: list[str] | None = None) -> dict:
                                   extra, lend_classes)
 
     extra, lend_classes = _extra_kit_plan(args.extra_kits, args.extra_classes)
+    if args.real_beds:
+        from .beds import sources_present
+
+        if not sources_present():
+            raise SystemExit("--real-beds: the bed recordings are missing; apt-get install "
+                             "hydrogen-drumkits-effects klettres-data ktuberling-data")
     lofi_classes = parse_classes("--lofi-classes", args.lofi_classes)
     if lofi_classes and not args.lofi:
         raise SystemExit("--lofi-classes needs --lofi P > 0")
@@ -229,7 +282,13 @@ def main(argv: list[str] | None = None) -> dict:
         value = getattr(args, key)
         if value:
             cfg[key] = [int(c) for c in value.split(",")] if key == "channels" else value
-    model = build(cfg)
+    if args.init:
+        if any(getattr(args, key) for key in ARCH_KEYS) or args.tiny:
+            raise SystemExit("--init: the architecture comes from the initial weights; "
+                             "drop the architecture flags")
+        model = load_init(args.init)
+    else:
+        model = build(cfg)
     fps = model.fps
     # lending extra kits never play a clip's main kit; otherwise they join the main kits
     lenders = extra if lend_classes else ()
@@ -242,7 +301,8 @@ def main(argv: list[str] | None = None) -> dict:
                               duration=args.clip_s, sample_aug_p=args.sample_aug,
                               synth_p=args.synth, role_swap_p=args.role_swap,
                               lofi_p=args.lofi, lofi_classes=lofi_classes,
-                              lenders=lenders, lend_classes=lend_classes)
+                              lenders=lenders, lend_classes=lend_classes,
+                              **render_options(args, train_kits))
     n_samp = int(args.clip_s * render.SR)
     n_frames = n_samp // model.hop_length + 1
     X = np.stack([c[0][:n_samp] for c in train]).astype(np.float32)
@@ -261,10 +321,13 @@ def main(argv: list[str] | None = None) -> dict:
     pos_w = parse_pos_weight(args.pos_weight)
     pos_w_t = torch.tensor([pos_w.get(c, 1.0) for c in CLASSES]) if pos_w else None
     gen = np.random.default_rng(args.seed)
+    draw_p = balanced_sampling(ON, args.balance) if args.balance > 0 else None
+    if args.label_smooth > 0:
+        ON = ON * (1 - args.label_smooth) + args.label_smooth / 2
     model.train()
     run = None
     for step in range(1, args.steps + 1):
-        idx = gen.choice(len(X), size=min(args.batch, len(X)), replace=False)
+        idx = gen.choice(len(X), size=min(args.batch, len(X)), replace=False, p=draw_p)
         gains = 10 ** (gen.uniform(-12, 6, size=(len(idx), 1)) / 20).astype(np.float32)
         x = torch.from_numpy(X[idx] * gains)
         out = model.forward_logits(x)
@@ -302,7 +365,10 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
     t_eval = time.time()
     log(f"rendering validation sets ({n_val} clips each) from held-out kits "
         f"{list(kits_mod.VALIDATION_KITS)}")
-    tune = render.render_validation_set(n_val, TUNE_SEED)
+    tune_chain = getattr(args, "tune_chain", 0.0)
+    tune = (render.render_set(n_val, TUNE_SEED, kits_mod.VALIDATION_KITS, duration=8.0,
+                              chain_p=tune_chain) if tune_chain
+            else render.render_validation_set(n_val, TUNE_SEED))
     test = render.render_validation_set(n_val, TEST_SEED)
     o_tune = run_model(model, tune)
     th, sup = tune_peak_picking(o_tune, tune, fps)
@@ -324,7 +390,8 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "extra_kits": list(extra),
         "extra_kits_arg": args.extra_kits,
         "extra_classes": list(lend_classes),
-        "threshold_tuning_set": {"seed": TUNE_SEED, "n_clips": n_val, "duration_s": 8.0},
+        "threshold_tuning_set": {"seed": TUNE_SEED, "n_clips": n_val, "duration_s": 8.0,
+                                 "chain_p": tune_chain},
         "test_set": {"seed": TEST_SEED, "n_clips": n_val, "duration_s": 8.0},
         "thresholds": th,
         "suppress": sup,
@@ -334,6 +401,12 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "synth_p": args.synth, "role_swap_p": args.role_swap, "lofi_p": args.lofi,
         "lofi_classes": list(parse_classes("--lofi-classes", args.lofi_classes)),
         "pos_weight": parse_pos_weight(args.pos_weight),
+        "voices_p": args.voices, "layer_p": args.layer, "pitch_range": args.pitch_range,
+        "chain_p": args.chain, "contrast_p": args.contrast, "balance": args.balance,
+        "label_smooth": args.label_smooth, "tune_chain_p": args.tune_chain,
+        "extra_styles_p": args.extra_styles, "real_beds_p": args.real_beds,
+        "negatives_p": args.negatives, "init": args.init,
+        "init_sha256": init_sha(args.init),
         "n_params": n_params(model),
         "train_time_s": round(train_s, 1),
         "total_time_s": round(train_s + time.time() - t_eval, 1),
@@ -358,6 +431,7 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
                                    "validation_kits": list(kits_mod.VALIDATION_KITS),
                                    "train_kits": [*kits_mod.TRAIN_KITS, *extra]})
     metrics["weights_bytes"] = (args.out / "model.safetensors").stat().st_size
+    metrics["argv"] = list(argv if argv is not None else sys.argv[1:])
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     log("validation (held-out kits, test seed):", json.dumps(
         {k: metrics[k] for k in ("onset_f", "onset_f_mean_kick_snare_hihat", "beat_f",

@@ -1,0 +1,65 @@
+"""The training options of issue 15 that are not rendering: which render options a
+recipe passes, fine-tuning from saved weights, class-balanced clip draws."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def render_options(args, train_kits: tuple[str, ...]) -> dict:
+    """The training-only render options of the recipe flags that are on (an option left
+    off is not passed, so recipes without it render bit for bit as before)."""
+    opts: dict[str, Any] = {}
+    if args.voices:
+        opts["voices_p"] = args.voices
+    if args.layer:
+        opts["layer_p"] = args.layer
+        opts["layer_kits"] = tuple(train_kits)
+    if args.pitch_range == "wide":
+        opts["wide_pitch"] = True
+    if args.chain:
+        opts["chain_p"] = args.chain
+    if args.contrast:
+        opts["contrast_p"] = args.contrast
+    for flag, key in (("extra_styles", "extra_styles_p"), ("real_beds", "real_beds_p"),
+                      ("negatives", "negatives_p")):
+        if getattr(args, flag):
+            opts[key] = getattr(args, flag)
+    return opts
+
+
+def load_init(path: str):
+    """The model to fine-tune: a drumnet directory's weights and architecture (exits with
+    the flag named when ``path`` is not one)."""
+    from heihachi.plugins.drumnet.model import load_drumnet
+
+    p = Path(path)
+    if not (p / "model.safetensors").is_file() or not (p / "config.json").is_file():
+        raise SystemExit(f"--init: {path} is not a drumnet directory "
+                         "(model.safetensors + config.json)")
+    model = load_drumnet(p)
+    model.train()
+    return model
+
+
+def balanced_sampling(onsets: np.ndarray, strength: float) -> np.ndarray:
+    """Clip-draw probabilities: ``(1 - strength)`` uniform plus ``strength`` weighted so
+    that each class's onset frames get the same total share (rare toms and cymbals are
+    drawn more often).  ``onsets``: ``[clips, frames, classes]`` targets."""
+    hits = (onsets >= 1.0).sum(axis=1).astype(np.float64)  # [clips, classes]
+    share = hits / np.maximum(hits.sum(axis=0, keepdims=True), 1.0)
+    w = share.sum(axis=1)
+    w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
+    p = (1 - strength) / len(w) + strength * w
+    return p / p.sum()
+
+
+def init_sha(init: str) -> str:
+    if not init:
+        return ""
+    from heihachi.runtime.inputs import content_hash
+
+    return content_hash(Path(init) / "model.safetensors")
