@@ -5,11 +5,17 @@ Real test tracks: the three GPL-2+ tracks of Debian's `asc-music` package
 excerpts of the same song (same mix, same instruments) are one another's
 hardest negatives. Each excerpt is indexed once with the model-free `spectral`
 extractor; then altered copies (mp3 at 128 kbps, ogg, resampled to 22.05 kHz,
-gain -6 dB, first 2 s trimmed) query the index with `index search --audio`
+gain -6 dB, first 2 s trimmed, mono) query the index with `index search --audio`
 semantics (segment votes, one hit per track). The baseline in the same run is
 the naive fingerprint: one mean/std log-mel vector per file, cosine top-1.
 
-    python bench/duplicates.py [--music-dir /usr/share/games/asc/music] [--excerpt 30]
+`--set dj` is the harder set: up to two 30 s excerpts of each of the real tracks
+of five Debian music packages (`apt-get install asc-music singularity-music
+hyperrogue-music planetblupi-music-ogg drascula-music`; none is reserved for the
+drum evaluation), with the copies a DJ mix makes on top: played 3 % faster or slower
+(pitch and tempo, a turntable's pitch fader) and stretched 3 % (tempo only, key lock).
+
+    python bench/duplicates.py [--music-dir DIR ...] [--excerpt 30] [--set asc|dj]
 """
 
 from __future__ import annotations
@@ -21,19 +27,29 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-ALTERATIONS = ("mp3_128k", "ogg", "resample_22k", "gain_-6dB", "trim_2s")
+ALTERATIONS = ("mp3_128k", "ogg", "resample_22k", "gain_-6dB", "trim_2s", "mono")
+DJ_ALTERATIONS = (*ALTERATIONS, "speed_+3%", "speed_-3%", "stretch_+3%", "stretch_-3%")
+DJ_DIRS = ("/usr/share/games/asc/music", "/usr/share/games/singularity/music",
+           "/usr/share/hyperrogue/music", "/usr/share/planetblupi/music",
+           "/usr/share/scummvm/drascula/audio")
 
 
-def excerpts(music_dir: Path, seconds: float, out: Path) -> list[Path]:
+def excerpts(music_dirs: list[Path], seconds: float, out: Path, per_track: int | None = None
+             ) -> list[Path]:
+    """Non-overlapping excerpts of every track (``per_track``: at most so many, centred)."""
     from heihachi.runtime.audio import load
 
     paths = []
-    for src in sorted(music_dir.glob("*.mp3")):
+    for src in sorted(p for d in music_dirs for p in d.iterdir()
+                      if p.suffix.lower() in (".mp3", ".ogg", ".flac", ".wav")):
         x = load(src, 44_100, 2)
         n = int(seconds * 44_100)
-        for i in range(x.shape[1] // n):
-            p = out / f"{src.stem}_{i:02d}.wav"
-            sf.write(p, x[:, i * n:(i + 1) * n].T, 44_100, subtype="PCM_16")
+        k = x.shape[1] // n if per_track is None else min(per_track, x.shape[1] // n)
+        first = 0 if per_track is None else (x.shape[1] - k * n) // 2
+        for i in range(k):
+            p = out / f"{src.parent.name}_{src.stem}_{i:02d}.wav".replace(" ", "_")
+            start = first + i * n
+            sf.write(p, x[:, start:start + n].T, 44_100, subtype="PCM_16")
             paths.append(p)
     return paths
 
@@ -60,7 +76,19 @@ def alter(path: Path, how: str, out: Path) -> Path:
         sf.write(target, x, sr, format="OGG", subtype="VORBIS")
         return target
     target = target.with_suffix(".wav")
-    if how == "resample_22k":
+    if how.startswith(("speed_", "stretch_")):
+        rate = 1 + float(how.split("_")[1].rstrip("%")) / 100
+        if how.startswith("speed_"):  # played faster: pitch and tempo together
+            y = soxr.resample(x, sr, sr / rate)
+        else:  # key lock: tempo only (librosa's phase vocoder, a dev dependency)
+            import librosa
+
+            y = np.stack([librosa.effects.time_stretch(c, rate=rate) for c in x.T], axis=1)
+        sf.write(target, y, sr)
+        return target
+    if how == "mono":
+        sf.write(target, x.mean(axis=1), sr, subtype="PCM_16")
+    elif how == "resample_22k":
         sf.write(target, soxr.resample(x, sr, 22_050), 22_050)
     elif how == "gain_-6dB":
         sf.write(target, x * 10 ** (-6 / 20), sr)
@@ -84,11 +112,18 @@ def naive_vector(path: Path) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--music-dir", type=Path, default=Path("/usr/share/games/asc/music"))
+    ap.add_argument("--set", choices=("asc", "dj"), default="asc")
+    ap.add_argument("--music-dir", type=Path, nargs="+")
     ap.add_argument("--excerpt", type=float, default=30.0)
     args = ap.parse_args()
-    if not any(args.music_dir.glob("*.mp3")):
-        raise SystemExit(f"no mp3 files in {args.music_dir}: `apt-get install asc-music`")
+    dirs = args.music_dir or [Path(d) for d in (DJ_DIRS if args.set == "dj"
+                                                  else DJ_DIRS[:1])]
+    missing = [d for d in dirs if not d.is_dir()]
+    if missing:
+        raise SystemExit(f"missing {', '.join(map(str, missing))}: `apt-get install asc-music "
+                         "singularity-music hyperrogue-music planetblupi-music-ogg "
+                         "drascula-music`")
+    alterations = DJ_ALTERATIONS if args.set == "dj" else ALTERATIONS
 
     from heihachi.index import collection as indexing
 
@@ -97,15 +132,17 @@ def main() -> None:
         tmp = Path(tmp)
         (tmp / "orig").mkdir()
         (tmp / "alt").mkdir()
-        originals = excerpts(args.music_dir, args.excerpt, tmp / "orig")
+        originals = excerpts(dirs, args.excerpt, tmp / "orig",
+                             per_track=2 if args.set == "dj" else None)
         index_dir = tmp / "index"
         report = indexing.add(index_dir, [str(tmp / "orig")], overrides, progress=False)
         assert not report["failed"], report
         naive_db = np.stack([naive_vector(p) for p in originals])
-        print(f"{len(originals)} excerpts of {args.excerpt:.0f} s from {args.music_dir}")
+        print(f"{len(originals)} excerpts of {args.excerpt:.0f} s from "
+              f"{', '.join(map(str, dirs))}")
         print(f"{'alteration':<14} {'heihachi index':>15} {'naive mean/std':>15}")
         total = naive_total = 0
-        for how in ALTERATIONS:
+        for how in alterations:
             ok = naive_ok = 0
             for i, p in enumerate(originals):
                 q = alter(p, how, tmp / "alt")
@@ -116,7 +153,7 @@ def main() -> None:
             naive_total += naive_ok
             n = len(originals)
             print(f"{how:<14} {ok / n:>15.3f} {naive_ok / n:>15.3f}")
-        n = len(originals) * len(ALTERATIONS)
+        n = len(originals) * len(alterations)
         print(f"{'overall':<14} {total / n:>15.3f} {naive_total / n:>15.3f}")
 
 

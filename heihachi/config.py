@@ -4,6 +4,12 @@ Every registered plugin's ``Config`` dataclass is stored in Hydra's ConfigStore
 under its kind (group) and name, so ``extractor=hf extractor.layer=6`` is typed
 and validated the same way for built-in and third-party plugins. ``runtime``,
 ``output`` and ``models`` have dataclass schemas too.
+
+Every value is checked before any work starts, so a bad setting is one line and exit
+code 2, never the same error per file: types by the schemas, the framework's ranges
+in :func:`_validate`, a plugin's own rules in its ``Config.__post_init__`` (a
+``ValueError`` there becomes a :class:`ConfigError`), and the settings many plugins
+share by name (:data:`COMMON_RANGES`: windows, tempo range, threshold scale).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class OutputConfig:
     stems: list[str] | None = None  # separate: keep only these stems (None = all)
     audio_format: str = "wav"  # separate: wav | flac
     audio_subtype: str = "float"  # separate: float (32-bit) | pcm24 | pcm16
+    plots_min_s: float = 10.0  # files shorter than this get no plots/timeline (one-shots)
 
 
 @dataclass
@@ -53,6 +60,9 @@ class IndexConfig:
     kind: str = "auto"  # auto | flat | ivf | hnsw
     nprobe: int = 16
     ef_search: int = 64
+    #: index search --audio also tries the query as played at these speeds (DJ pitch)
+    query_speeds: list[float] = field(default_factory=lambda: [0.97, 0.985, 1.0, 1.015,
+                                                               1.03])
 
 
 @dataclass
@@ -117,13 +127,36 @@ def _task_settings() -> dict[str, Any]:
 
 
 def _one_line(e: BaseException) -> str:
-    parts = []
+    """The first line of ``e`` and its causes, without OmegaConf's unfilled templates
+    (``Value '$VALUE' of type '$VALUE_TYPE'``) or a cause that repeats its effect."""
+    parts: list[str] = []
     while e is not None and len(parts) < 3:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if msg and msg not in parts:
+        if msg and "$VALUE" not in msg and not any(msg in p for p in parts):
             parts.append(msg)
         e = e.__cause__ or e.__context__  # type: ignore[assignment]
     return ": ".join(parts)
+
+
+_MISSING_OPTION = re.compile(r"Could not find '([\w\-]+)/([^']*)'")
+
+
+def _unknown_option(e: BaseException) -> str | None:
+    """``extractor=nosuch`` -> a message naming the installed choices, else None."""
+    m = _MISSING_OPTION.search(str(e))
+    if m is None:
+        return None
+    group, name = m[1], m[2]
+    from heihachi.registry import get_registry
+    from heihachi.tasks import KINDS
+
+    if group in KINDS:
+        choices = get_registry().names(group)
+        return (f"no {group} plugin named {name!r} (available: "
+                f"{', '.join(choices) or 'none installed'}; see `python -m heihachi plugins`)")
+    folder = conf_dir() / group
+    choices = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    return f"{group}={name!r} is not a {group} config (available: {', '.join(choices)})"
 
 
 def compose(overrides: list[str], config_dirs: list[str] | None = None,
@@ -161,7 +194,8 @@ def compose(overrides: list[str], config_dirs: list[str] | None = None,
                                    job_name="heihachi"):
             cfg = hydra_compose(config_name, overrides=overrides, return_hydra_config=True)
     except Exception as e:
-        raise ConfigError(f"invalid configuration: {_one_line(e)}") from None
+        raise ConfigError(f"invalid configuration: {_unknown_option(e) or _one_line(e)}"
+                          ) from None
     finally:
         GlobalHydra.instance().clear()
     choices = dict(OmegaConf.to_container(cfg.hydra.runtime.choices))
@@ -192,6 +226,71 @@ def _validate(cfg: Any) -> None:
         raise ConfigError(f"index.embedder={cfg.index.embedder!r}: use similarity or extractor")
     if rt.num_workers < 0:
         raise ConfigError(f"runtime.num_workers={rt.num_workers}: must be >= 0")
+    if cfg.output.plots_min_s < 0:
+        raise ConfigError(f"output.plots_min_s={cfg.output.plots_min_s}: must be >= 0 "
+                          "(0: plots and timeline for every file)")
+    if rt.threads is not None and rt.threads < 1:
+        raise ConfigError(f"runtime.threads={rt.threads}: must be >= 1 (or null: automatic)")
+    ix = cfg.index
+    _check_windows("index", ix.window_s, ix.hop_s)
+    for key in ("nprobe", "ef_search"):
+        if ix[key] < 1:
+            raise ConfigError(f"index.{key}={ix[key]}: must be >= 1")
+    if not ix.query_speeds or any(not 0.5 <= s <= 2.0 for s in ix.query_speeds):
+        raise ConfigError(f"index.query_speeds={list(ix.query_speeds)}: give speeds between "
+                          "0.5 and 2 ([1.0]: the query as it is)")
+    if ix.kind not in ("auto", "flat", "ivf", "hnsw"):
+        raise ConfigError(f"index.kind={ix.kind!r}: use auto, flat, ivf or hnsw")
+
+
+def _check_windows(kind: str, window_s: Any, hop_s: Any) -> None:
+    """``window_s`` > 0 and 0 < ``hop_s`` <= ``window_s`` (a longer hop leaves gaps)."""
+    if window_s is not None and not window_s > 0:
+        raise ConfigError(f"{kind}.window_s={window_s}: must be > 0 (or null: the whole file "
+                          "or the plugin's own window)")
+    if hop_s is not None and not hop_s > 0:
+        raise ConfigError(f"{kind}.hop_s={hop_s}: must be > 0")
+    if window_s is not None and hop_s is not None and hop_s > window_s:
+        raise ConfigError(f"{kind}.hop_s={hop_s} > {kind}.window_s={window_s}: a hop longer "
+                          "than the window skips audio between windows; use hop_s <= window_s")
+
+
+#: Settings many plugins share, range-checked by name in every plugin's Config:
+#: name -> (lowest allowed or None, highest allowed or None, is the lowest excluded)
+COMMON_RANGES: dict[str, tuple[float | None, float | None, bool]] = {
+    "min_bpm": (0.0, 1000.0, True),
+    "max_bpm": (0.0, 1000.0, True),
+    "threshold_scale": (0.0, None, True),
+}
+
+
+def check_plugin_config(kind: str, config_cls: type, values: Any) -> Any:
+    """The typed ``config_cls`` object of ``values``, checked: types (OmegaConf), the
+    plugin's ``__post_init__`` and :data:`COMMON_RANGES`.
+
+    Raises:
+        ConfigError: one line naming the setting (``drums.min_bpm=300: ...``).
+    """
+    from omegaconf import OmegaConf
+
+    try:
+        obj = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(config_cls), values))
+    except Exception as e:
+        raise ConfigError(f"{kind}: {_one_line(e)}") from None
+    get = obj.get if isinstance(obj, dict) else lambda k, d=None: getattr(obj, k, d)
+    for key, (low, high, open_low) in COMMON_RANGES.items():
+        value = get(key)
+        if value is None:
+            continue
+        if low is not None and (value <= low if open_low else value < low):
+            raise ConfigError(f"{kind}.{key}={value}: must be > {low:g}")
+        if high is not None and value > high:
+            raise ConfigError(f"{kind}.{key}={value}: must be <= {high:g}")
+    lo, hi = get("min_bpm"), get("max_bpm")
+    if lo is not None and hi is not None and lo >= hi:
+        raise ConfigError(f"{kind}.min_bpm={lo} must be below {kind}.max_bpm={hi}")
+    _check_windows(kind, get("window_s"), get("hop_s"))
+    return obj
 
 
 def plugin_config(cfg: Any, kind: str, choices: dict, user_overrides: list[str]) -> tuple[str, Any]:
@@ -217,5 +316,4 @@ def plugin_config(cfg: Any, kind: str, choices: dict, user_overrides: list[str])
         profile_model = getattr(info.cls, "tiny_model", None)
     if profile_model is not None and not explicit and "model" in node:
         node.model = profile_model
-    obj = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(info.cls.Config), node))
-    return name, obj
+    return name, check_plugin_config(kind, info.cls.Config, node)

@@ -2,7 +2,8 @@
 
 Every error a user can cause carries a message that says what was wrong, which
 file or setting, and what to do about it. The CLI maps them to exit codes:
-``UsageError`` and ``ConfigError`` exit 2; a per-file ``AudioError`` is recorded
+``UsageError``, ``ConfigError`` and ``ModelNotFoundError`` exit 2 (nothing was
+processed: fix the command or the setup); a per-file ``AudioError`` is recorded
 in that file's summary entry and makes the run exit 1.
 """
 
@@ -25,8 +26,23 @@ class PluginError(HeihachiError):
     """A plugin failed to load or is missing."""
 
 
-class ModelNotFoundError(HeihachiError):
-    """Model weights are not in the cache and cannot be downloaded."""
+class ModelNotFoundError(ConfigError):
+    """Model weights are not in the cache and cannot be downloaded, or a local model
+    path does not exist (exit code 2: no file can be processed without them)."""
+
+
+class ExportError(HeihachiError):
+    """Some output formats of a file failed; the others, and its results, were written.
+
+    ``failed`` maps each format to its error; ``written`` lists the files that were
+    written, so the runner still commits the file's results and a rerun makes only
+    what is missing.
+    """
+
+    def __init__(self, failed: dict[str, str], written: list | None = None) -> None:
+        self.failed = dict(failed)
+        self.written = list(written or [])
+        super().__init__("; ".join(f"export {fmt} failed: {msg}" for fmt, msg in failed.items()))
 
 
 class AudioError(HeihachiError):

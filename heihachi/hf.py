@@ -40,7 +40,8 @@ class _Task:
         self._tmp: Any = None
 
     def _run(self, path: str | Path, output_dir: str | Path | None = None) -> Any:
-        """Run the plugin on one file; returns its result object."""
+        """Run the plugin on one file; returns its result object (``self.track_dir``: where
+        its outputs went)."""
         from heihachi.runtime.pipeline import build_plugin
         from heihachi.runtime.placement import place
         from heihachi.runtime.runner import Runner, RunOptions
@@ -54,13 +55,15 @@ class _Task:
                               overwrite=True, progress=False)
             self._runner = Runner(plugin, opts, place(rt.device, rt.precision, rt.threads))
         captured: dict[str, Any] = {}
-        self._runner.on_result = lambda track, result: captured.update(result=result)
+        self._runner.on_result = lambda track, result: captured.update(result=result,
+                                                                       track=track)
         if output_dir is not None:
             self._runner.opts.output_dir = Path(output_dir)
         summary = self._runner.run([Path(path).absolute()])
         entry = summary.entries[0]
         if entry.status != "ok":
             raise HeihachiError(entry.error or f"{path}: failed")
+        self.track_dir = captured["track"].dir(self._runner.opts.output_dir)
         return captured["result"]
 
 
@@ -105,7 +108,14 @@ class StemSeparator(_Task):
     kind = "separator"
 
     def separate(self, path: str | Path, output_dir: str | Path = "heihachi_out") -> Any:
-        return self._run(path, output_dir)
+        """Separate ``path``; stems go to ``output_dir/<track>/stems/`` (default
+        ``./heihachi_out``, as the CLI). Returns ``StemFiles`` whose ``files[i].file``
+        are absolute paths of the stems written."""
+        from dataclasses import replace
+
+        result = self._run(path, Path(output_dir).absolute())
+        result.files = [replace(f, file=str(self.track_dir / f.file)) for f in result.files]
+        return result
 
 
 class Captioner(_Task):

@@ -51,6 +51,13 @@ def default_cache_dir(configured: str | os.PathLike | None = None) -> Path:
     return Path.home() / ".cache" / "heihachi" / "models"
 
 
+def is_local_path(ref: str) -> bool:
+    """A model reference that can only mean a local path, not a hub id (``owner/name``):
+    absolute, ``~``, ``./`` or ``../``, or more than one ``/``."""
+    return (Path(ref).is_absolute() or ref.startswith(("~", "./", "../", ".\\"))
+            or ref.count("/") > 1)
+
+
 def is_offline(configured: bool = False) -> bool:
     flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
     return configured or flag in ("1", "true", "yes", "on")
@@ -67,6 +74,9 @@ def resolve(ref: str, cache_dir: Path | None = None, offline: bool = False,
     local = Path(ref).expanduser()
     if local.exists():
         return local
+    if is_local_path(ref):
+        raise ModelNotFoundError(f"model path {ref!r} does not exist: give an existing local "
+                                 "directory or file, or a hub id (owner/name)")
     under_cache = cache / ref
     if under_cache.exists():
         return under_cache
@@ -113,17 +123,27 @@ def list_cached(cache_dir: Path | None = None) -> list[dict[str, str]]:
             rows.append({"id": repo, "kind": "hub", "path": str(snaps[-1] if snaps else child),
                          "size": _human(_size(child))})
         elif child.is_dir() and not child.name.startswith("."):
-            for model_dir in sorted(p for p in child.iterdir() if p.is_dir()):
-                rows.append({"id": f"{child.name}/{model_dir.name}", "kind": "local",
-                             "path": str(model_dir), "size": _human(_size(model_dir))})
+            for model in sorted(child.iterdir()):
+                if model.name.startswith(".") or not (
+                        model.is_dir() or model.suffix in WEIGHT_SUFFIXES):
+                    continue  # a model is a folder, or one weights file (tiny/beat_this.ckpt)
+                rows.append({"id": f"{child.name}/{model.name}", "kind": "local",
+                             "path": str(model), "size": _human(_size(model))})
     return rows
 
 
+WEIGHT_SUFFIXES = (".safetensors", ".th", ".pt", ".ckpt", ".bin")
+
+
 def verify(path: Path) -> list[str]:
-    """Check the weight files under ``path`` load safely; returns a list of problems."""
+    """Check the weight files at ``path`` load safely; returns a list of problems.
+
+    The generic check (safetensors, ``torch.load(weights_only=True)``); ``models
+    verify`` asks each plugin's own loader first (``Plugin.verify_model``).
+    """
     problems = []
-    weight_files = [p for p in path.rglob("*") if p.is_file() and p.suffix in
-                    (".safetensors", ".th", ".pt", ".ckpt", ".bin")]
+    files = [path] if path.is_file() else list(path.rglob("*"))
+    weight_files = [p for p in files if p.is_file() and p.suffix in WEIGHT_SUFFIXES]
     if not weight_files:
         problems.append(f"{path}: no weight files")
     for wf in weight_files:
@@ -150,6 +170,8 @@ def verify(path: Path) -> list[str]:
 
 
 def _size(p: Path) -> int:
+    if p.is_file():
+        return p.stat().st_size
     return sum(f.stat().st_size for f in p.rglob("*") if f.is_file() and not f.is_symlink()) \
         + sum(f.resolve().stat().st_size for f in p.rglob("*") if f.is_symlink()
               and f.resolve().is_file())

@@ -69,10 +69,12 @@ def _strict() -> bool:
     return os.environ.get("HEIHACHI_STRICT_PLUGINS", "").strip() not in ("", "0", "false")
 
 
-def _warn(message: str) -> None:
+def _warn(message: str, skip: str = "skipping it") -> None:
+    """A plugin failed: a warning (and ``skip`` says what happens), or with
+    HEIHACHI_STRICT_PLUGINS an error that stops the run."""
     if _strict():
-        raise PluginError(message)
-    print(f"heihachi: warning: {message}", file=sys.stderr)
+        raise PluginError(f"{message} (an error because HEIHACHI_STRICT_PLUGINS is set)")
+    print(f"heihachi: warning: {message}; {skip}", file=sys.stderr)
 
 
 class PluginRegistry:
@@ -93,7 +95,8 @@ class PluginRegistry:
             try:
                 module = importlib.import_module(modname)
             except Exception as e:
-                _warn(f"built-in plugin module {modname} failed to import: {e}")
+                _warn(f"built-in plugin module {modname} failed to import: {e}",
+                      "its plugins are not available")
                 continue
             self.add_module(module, "heihachi", __version__)
 
@@ -108,7 +111,7 @@ class PluginRegistry:
                 module = ep.load()
             except Exception as e:
                 _warn(f"plugin {ep.name!r} (package {dist}) failed to load: "
-                      f"{type(e).__name__}: {e}; skipping it")
+                      f"{type(e).__name__}: {e}")
                 continue
             self.add_module(module, dist, ep.dist.version if ep.dist else "?", name=ep.name)
 
@@ -142,7 +145,7 @@ class PluginRegistry:
                     impl.function(register=register)
                 except Exception as e:
                     _warn(f"plugin {impl.plugin_name!r}: {hook_name} failed: "
-                          f"{type(e).__name__}: {e}; skipping it")
+                          f"{type(e).__name__}: {e}")
         self._collected = True
 
     def _register_class(self, kind: str, cls: type, package: str, version: str,

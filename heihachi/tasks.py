@@ -110,6 +110,16 @@ class Plugin:
         """
         return None
 
+    @classmethod
+    def verify_model(cls, path: Path) -> list[str] | None:
+        """Load the model at ``path`` with this plugin's own loader (``models verify``).
+
+        Returns the problems found (empty: it loads), or None when ``path`` is not a
+        model in this plugin's format, so another plugin or the generic check (weights
+        open with safetensors or ``torch.load(weights_only=True)``) decides.
+        """
+        return None
+
     def load(self) -> None:
         """Load weights; called once, before the first batch. Override to do heavy work."""
 
@@ -157,10 +167,16 @@ class DrumTranscriber(Plugin):
 
 
 class StemSeparator(Plugin):
-    """Audio -> separated stems."""
+    """Audio -> separated stems.
+
+    ``sources``: the stems the loaded model produces, set by ``load()``, so a request
+    for a stem it lacks (``--stems``) fails before any file is separated (None: not
+    known before the first result).
+    """
 
     kind = "separator"
     channels = 2
+    sources: list[str] | None = None
 
     def separate(self, batch: AudioBatch) -> list[Stems]:
         raise NotImplementedError

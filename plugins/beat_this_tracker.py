@@ -140,6 +140,22 @@ class BeatThisTracker(BeatTracker):
     default_model = "final0"
     tiny_model: ClassVar[str] = "tiny/beat_this.ckpt"
 
+    @classmethod
+    def verify_model(cls, path: Path) -> list[str] | None:
+        """A beat_this ``.ckpt`` file (or a folder of them), built as ``load()`` builds it."""
+        files = [path] if path.is_file() else sorted(path.glob("*.ckpt"))
+        files = [f for f in files if f.suffix == ".ckpt"]
+        if not files:
+            return None
+        problems = []
+        for f in files:
+            try:
+                load_beat_this(f)
+            except Exception as e:
+                problems.append(str(e).strip().splitlines()[0] if str(e).strip()
+                                else f"{f}: {type(e).__name__}")
+        return problems
+
     @dataclass
     class Config:
         model: str = "final0"  # checkpoint name (final0, small0, ...) or path to a .ckpt

@@ -175,6 +175,30 @@ def load_from_repo(repo: Path, name: str, trust: bool = False, verified: bool = 
     return single(name)
 
 
+def verify_repo(path: Path) -> list[str] | None:
+    """Problems loading each model of a demucs repository (or ``.th`` file) with the
+    loader ``hf separate`` uses; None when ``path`` holds no demucs checkpoint."""
+    if path.is_file():
+        if path.suffix != ".th":
+            return None
+        repo, names = path.parent, [_repo_and_name(path, None)[1]]
+    else:
+        bags = sorted(p.stem for p in path.glob("*.yaml"))
+        singles = sorted({p.stem.rsplit("-", 1)[0] if "-" in p.stem else p.stem
+                          for p in path.glob("*.th")})
+        if not bags and not singles:
+            return None
+        repo, names = path, bags or singles
+    problems = []
+    for name in names:
+        try:
+            load_from_repo(repo, name)
+        except Exception as e:
+            problems.append(str(e).strip().splitlines()[0] if str(e).strip()
+                            else f"{repo / name}: {type(e).__name__}")
+    return problems
+
+
 def _repo_and_name(path: Path, name: str | None) -> tuple[Path, str]:
     """A local model reference -> (repository directory, model or bag name)."""
     if path.is_file():

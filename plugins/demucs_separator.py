@@ -81,6 +81,13 @@ class DemucsSeparator(StemSeparator):
 
     # -- loading -----------------------------------------------------------------------
     @classmethod
+    def verify_model(cls, path: Path) -> list[str] | None:
+        """A demucs repository (``*.th`` pickles, ``*.yaml`` bags) through demucs' safe loader."""
+        from heihachi.plugins.demucs_loading import verify_repo
+
+        return verify_repo(path)
+
+    @classmethod
     def fetch_model(cls, ref: str, cache_dir: Path) -> Path | None:
         """``models fetch htdemucs`` (or another name in PRETRAINED): download and load once."""
         if ref not in PRETRAINED:

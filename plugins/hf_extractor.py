@@ -10,6 +10,7 @@ optionally every layer ``[L, T, D]``.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -85,6 +86,7 @@ class HFExtractor(FeatureExtractor):
                      "clap": getattr(self.processor, "nb_max_samples", 480_000)
                      / self.sample_rate}.get(self.family, native_window)
         native_window = self.span
+        self.min_samples = _min_samples(self.family, model.config, self.sample_rate)
         self._window = (cfg.window_s or native_window, cfg.hop_s)
         if self.family in ("ast", "whisper", "clap") and self._window[0] > native_window:
             raise ConfigError(f"extractor.window_s={cfg.window_s}: {mcfg.model_type} takes at "
@@ -97,8 +99,14 @@ class HFExtractor(FeatureExtractor):
         return getattr(self, "_window", (self.window_s, self.hop_s))
 
     def embed(self, batch: AudioBatch) -> list[Any]:
+        import numpy as np
 
         arrays = [x.float().cpu().numpy() for x in batch.unpadded()]
+        lengths = [len(a) for a in arrays]
+        # a file's last window can be a few samples long: zero-pad it to the shortest
+        # input the front end takes (wav2vec2's convs: 400 samples; fbank: 25 ms)
+        arrays = [np.pad(a, (0, self.min_samples - len(a))) if len(a) < self.min_samples
+                  else a for a in arrays]
         kwargs: dict[str, Any] = {"sampling_rate": self.sample_rate, "return_tensors": "pt"}
         if self.family == "ctc":
             kwargs.update(padding=True, return_attention_mask=True)
@@ -109,10 +117,15 @@ class HFExtractor(FeatureExtractor):
             inputs.pop("is_longer", None)
         if self.family == "ctc" and not getattr(self.processor, "return_attention_mask", True):
             inputs.pop("attention_mask", None)  # models trained without masks (wav2vec2-base)
-        out = self.model(**inputs, output_hidden_states=True)
+        with warnings.catch_warnings():
+            # WavLM's attention passes a float key_padding_mask; torch warns on every
+            # batch about a deprecation that is transformers' to fix, not the user's
+            warnings.filterwarnings("ignore", message=".*key_padding_mask.*")
+            out = self.model(**inputs, output_hidden_states=True)
         layers = self._layers(out)  # [L, B, T, D]
-        durations = [len(a) / self.sample_rate for a in arrays]
-        return [self._result(layers[:, b], durations[b], len(arrays[b]))
+        starts = list(batch.starts) or [0.0] * len(arrays)
+        return [self._result(layers[:, b], lengths[b] / self.sample_rate, lengths[b],
+                             first=starts[b] == 0.0)
                 for b in range(len(arrays))]
 
     def _layers(self, out: Any) -> Any:
@@ -131,21 +144,28 @@ class HFExtractor(FeatureExtractor):
             hidden = hidden.reshape(*hidden.shape[:2], n_f, n_t, hidden.shape[-1]).mean(dim=2)
         return hidden
 
-    def _frames_valid(self, n_frames: int, duration: float, n_samples: int) -> tuple[int, float]:
-        """How many frames hold real audio, and the hop between frame centres."""
+    def _frames_valid(self, n_frames: int, duration: float, n_samples: int,
+                      first: bool = True) -> tuple[int, float]:
+        """How many frames hold real audio, and the hop between frame centres.
+
+        A window after the first may hold none (a tail too short for one frame); the
+        first window of a file always keeps one, so every file has an embedding.
+        """
+        least = 1 if first else 0
         if self.family == "ctc":
-            n = int(self.model._get_feat_extract_output_lengths(n_samples))
-            return min(n, n_frames), duration / max(1, n)
+            n = max(0, int(self.model._get_feat_extract_output_lengths(n_samples)))
+            n = min(max(n, least), n_frames)
+            return n, duration / max(1, n)
         hop = self.span / n_frames
         # keep frames whose centre lies inside the audio
-        return max(1, min(n_frames, math.ceil(duration / hop - 0.5))), hop
+        return max(least, min(n_frames, math.ceil(duration / hop - 0.5))), hop
 
-    def _result(self, layers: Any, duration: float, n_samples: int) -> Any:
+    def _result(self, layers: Any, duration: float, n_samples: int, first: bool = True) -> Any:
         import numpy as np
 
         from heihachi.results import Embeddings
 
-        n, hop = self._frames_valid(layers.shape[1], duration, n_samples)
+        n, hop = self._frames_valid(layers.shape[1], duration, n_samples, first)
         all_layers = layers[:, :n].float().cpu().numpy()
         stamps = (np.arange(n) + 0.5) * hop
         layer = self.config.layer
@@ -164,6 +184,18 @@ class HFExtractor(FeatureExtractor):
     def make_tiny(cls, cache_dir: Path) -> list[Path]:
         """Write tiny random-weight models of each supported architecture (real format)."""
         return [make_tiny_model(arch, cache_dir / "tiny" / arch) for arch in TINY_ARCHITECTURES]
+
+
+def _min_samples(family: str, config: Any, sample_rate: int) -> int:
+    """The shortest input the model's front end takes: the receptive field of a
+    wav2vec2-style conv stack (400 samples), else one 25 ms analysis frame."""
+    kernels, strides = getattr(config, "conv_kernel", None), getattr(config, "conv_stride", None)
+    if family == "ctc" and kernels and strides:
+        field = 1
+        for k, s in zip(reversed(kernels), reversed(strides), strict=True):
+            field = (field - 1) * s + k
+        return int(field)
+    return round(0.025 * sample_rate)
 
 
 def _is_int(s: str) -> bool:

@@ -33,6 +33,10 @@ class SpectralFingerprint(FeatureExtractor):
         block_s: float = 1.0
         block_hop_s: float = 0.5
         pooling: str = "mean"
+        #: log-mel floor, dB below the window's loudest band (null: an absolute floor).
+        #: Bands near digital silence hold only noise, which re-encoding, resampling or
+        #: a mono downmix change completely; floored, they stop deciding the match.
+        floor_db: float | None = 50.0
 
     def load(self) -> None:
         import numpy as np
@@ -57,7 +61,11 @@ class SpectralFingerprint(FeatureExtractor):
             x = np.pad(x, (0, self.n_fft - len(x)))
         frames = np.lib.stride_tricks.sliding_window_view(x, self.n_fft)[:: self.hop]
         spec = np.abs(np.fft.rfft(frames * self.hann, axis=1)) ** 2
-        logmel = np.log(spec @ self.mel.T + 1e-8)  # [F, n_mels]
+        power = spec @ self.mel.T  # [F, n_mels]
+        floor = 1e-8  # relative to the loudest band: still gain-invariant
+        if self.config.floor_db is not None and power.size:
+            floor = max(floor, float(power.max()) * 10 ** (-self.config.floor_db / 10))
+        logmel = np.log(power + floor)
         rel = logmel - logmel.mean(axis=1, keepdims=True)
         onset = np.maximum(np.diff(logmel, axis=0, prepend=logmel[:1]), 0).mean(axis=1)
         fps = self.sample_rate / self.hop

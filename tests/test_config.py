@@ -53,7 +53,8 @@ def test_override_detection():
 
 def test_cli_config_errors_are_one_line_with_exit_code_2(tmp_path):
     for bad in ("extractor.layerr=6", "runtime.batch_size=lots", "extractor=nosuch"):
-        result = run_heihachi("hf", "extract", str(tmp_path), bad)
+        result = run_heihachi("hf", "extract", str(tmp_path), bad,
+                              subprocess_=True)  # `python -m heihachi` itself
         assert result.returncode == 2, (bad, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr

@@ -22,7 +22,8 @@ def installed_example():
 
 
 def test_custom_plugin_installs_lists_and_runs(installed_example, tmp_path):
-    listed = json.loads(run_heihachi("plugins", "--json").stdout)
+    # a plugin installed during the run: each call in a process of its own
+    listed = json.loads(run_heihachi("plugins", "--json", subprocess_=True).stdout)
     energy = [p for p in listed if p["kind"] == "beats" and p["name"] == "energy"]
     assert energy and energy[0]["package"] == "heihachi-energy-beats"
 
@@ -31,15 +32,16 @@ def test_custom_plugin_installs_lists_and_runs(installed_example, tmp_path):
     (tmp_path / "in" / "clip.flac").write_bytes(clip.read_bytes())
     out = tmp_path / "out"
     result = run_heihachi("hf", "beats", str(tmp_path / "in"), "-o", str(out), "-q",
-                          "beats=energy", "beats.min_bpm=80")
+                          "beats=energy", "beats.min_bpm=80", subprocess_=True)
     assert result.returncode == 0, result.stderr
     doc = json.loads((out / "clip" / "beats.json").read_text())
     assert doc["schema"] == "heihachi.beats/1" and doc["plugin"] == "energy"
     assert doc["config"] == {"min_bpm": 80.0} and len(doc["beats"]) > 4
 
     bad = run_heihachi("hf", "beats", str(tmp_path / "in"), "beats=energy",
-                       "beats.min_bpm=fast")
+                       "beats.min_bpm=fast", subprocess_=True)
     assert bad.returncode == 2 and "min_bpm" in bad.stderr
 
-    gated = run_heihachi("plugins", "--json", env={"HEIHACHI_LOAD_PLUGINS": ""})
+    gated = run_heihachi("plugins", "--json", env={"HEIHACHI_LOAD_PLUGINS": ""},
+                         subprocess_=True)
     assert not [p for p in json.loads(gated.stdout) if p["name"] == "energy"]

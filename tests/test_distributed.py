@@ -33,13 +33,16 @@ def test_two_processes_match_one_and_process_every_file_once(tiny_cache, tmp_pat
         write_tone(tmp_path / "in" / f"f{i}.wav", seconds=1.0 + 0.3 * i, freq=300 + 50 * i)
     write_tone(tmp_path / "in" / "sub" / "f0.wav", seconds=0.7)  # same stem, other dir
     env = {"HEIHACHI_MODELS_CACHE": str(tiny_cache)}
-    args = ["hf", "extract", str(tmp_path / "in"), "-q", "profile=tiny", "runtime.device=cpu"]
-    one = run_heihachi(*args, "-o", str(tmp_path / "one"), env=env)
+    args = ["hf", "extract", str(tmp_path / "in"), "profile=tiny", "runtime.device=cpu"]
+    one = run_heihachi(*args, "-q", "-o", str(tmp_path / "one"), env=env)
     assert one.returncode == 0, one.stderr
     two = subprocess.run([*launcher, *args, "-o", str(tmp_path / "two")], cwd=ROOT,
                          env=dict(os.environ, **env, HF_HUB_OFFLINE="1"),
                          capture_output=True, text=True, timeout=300)
     assert two.returncode == 0, two.stderr[-3000:]
+    # progress: each process counts its own share, labelled, never rank 0's alone as all
+    for rank in (0, 1):
+        assert f"[rank {rank}/2] extract (hf):" in two.stderr, two.stderr[-2000:]
 
     s1 = json.loads((tmp_path / "one" / "summary.json").read_text())
     s2 = json.loads((tmp_path / "two" / "summary.json").read_text())

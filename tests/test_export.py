@@ -181,3 +181,102 @@ def test_writers_registry_signature(tmp_path: Path) -> None:
         paths = writer(tmp_path / name, res, "track")
         assert paths and all(p.exists() and p.parent == tmp_path / name for p in paths)
         assert writer(tmp_path / f"{name}-none", {}, "track") == []
+
+
+def _captured_figures(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """Plot functions' figures by file name, instead of PNG files."""
+    from heihachi.export import plots
+
+    figures: dict[str, object] = {}
+
+    def keep(fig, path):
+        figures[Path(path).name] = fig
+        return path
+
+    monkeypatch.setattr(plots, "_save", keep)
+    return figures
+
+
+def test_density_plot_shows_the_last_bin_and_starts_at_zero(tmp_path, monkeypatch) -> None:
+    from heihachi.export.plots import plot_hit_density
+
+    figures = _captured_figures(monkeypatch)
+    hits = [DrumHit(t, "kick", 0.9, 0.8) for t in (0.5, 1.0, 2.5, 4.2, 4.4, 4.6, 4.8, 5.0)]
+    plot_hit_density(DrumHits(hits), tmp_path, bin_s=2.0)
+    ax = figures["drums_density.png"].axes[0]  # type: ignore[attr-defined]
+    drawn = [(x, y) for artist in [*ax.lines, *ax.patches, *ax.collections]
+             for x, y in _xy(artist)]
+    assert max(x for x, _ in drawn) >= 6.0  # the bin [4, 6) holding 5 hits is drawn
+    assert any(y == pytest.approx(2.5) for _, y in drawn)  # 5 hits / 2 s
+    assert ax.get_ylim()[0] == 0
+
+
+def _xy(artist: object) -> list[tuple[float, float]]:
+    """The data points of a line, or the outline of a step patch."""
+    if hasattr(artist, "get_xydata"):
+        return [tuple(p) for p in artist.get_xydata()]  # type: ignore[attr-defined]
+    path = artist.get_path()  # type: ignore[attr-defined]
+    return [tuple(p) for p in path.vertices]
+
+
+@pytest.mark.parametrize("confidence", [None, 0.05])
+def test_tempo_plot_claims_no_tempo_without_a_pulse(tmp_path, monkeypatch, confidence) -> None:
+    from heihachi.export.plots import plot_tempo_curve
+
+    figures = _captured_figures(monkeypatch)
+    if confidence is None:  # no beats at all: tempo is null
+        beats = Beats(np.zeros(0))
+    else:  # beats of silence at 176.5 BPM, with a confidence that says there is no pulse
+        beats = Beats(np.arange(30) * 60 / 176.5, confidence=confidence)
+    plot_tempo_curve(beats, tmp_path)
+    title = figures["tempo.png"].axes[0].get_title()  # type: ignore[attr-defined]
+    assert "176" not in title and "BPM" not in title.replace("no tempo", ""), title
+    steady = Beats(np.arange(30) * 60 / 174.0, confidence=0.9)
+    plot_tempo_curve(steady, tmp_path)
+    assert "174.0 BPM" in figures["tempo.png"].axes[0].get_title()  # type: ignore[attr-defined]
+
+
+def test_timeline_duration_is_the_audio_length(tmp_path: Path) -> None:
+    from heihachi.export.timeline import timeline_data
+
+    res = make_results(beat_grid([(174, 8)]))
+    res["duration"] = 42.5
+    assert timeline_data(res, "t")["duration"] == 42.5
+
+
+def _tracked_beats(bpm: float, seconds: float, fps: float = 100.0, start: float = 0.31
+                   ) -> np.ndarray:
+    """Beats of a steady tempo as a frame-based tracker reports them (whole frames)."""
+    beats = start + np.arange(int(seconds * bpm / 60)) * 60.0 / bpm
+    return np.round(beats * fps) / fps
+
+
+def test_midi_tempo_map_is_steady_where_the_tempo_is_steady(tmp_path: Path) -> None:
+    import mido
+
+    beats = _tracked_beats(174.0, 60.0)  # IBIs of 34 and 35 frames: 171.4-176.5 BPM
+    hits = make_results(beats)["drums"].hits  # type: ignore[attr-defined]
+    path = drums_to_midi(hits, beats, tmp_path / "steady.mid")
+    tempos = [mido.tempo2bpm(m.tempo) for m in mido.MidiFile(str(path)).tracks[0]
+              if m.type == "set_tempo"]
+    assert len(tempos) == 1 and tempos[0] == pytest.approx(174.0, abs=0.2), tempos
+    notes = read_midi_notes(path)  # notes still play at their own times
+    expected = sorted(h.time for h in hits)
+    assert np.abs(np.array([t for t, _, _ in notes]) - np.array(expected)).max() < 0.005
+
+
+def test_midi_tempo_map_changes_where_the_tempo_changes(tmp_path: Path) -> None:
+    import mido
+
+    first = _tracked_beats(128.0, 20.0)
+    second = _tracked_beats(174.0, 20.0, start=first[-1] + 60 / 128.0)
+    beats = np.concatenate([first, second])
+    hits = make_results(beats)["drums"].hits  # type: ignore[attr-defined]
+    path = drums_to_midi(hits, beats, tmp_path / "change.mid")
+    msgs = [m for m in mido.MidiFile(str(path)).tracks[0] if m.type == "set_tempo"]
+    bpms = [mido.tempo2bpm(m.tempo) for m in msgs]
+    assert 2 <= len(bpms) <= 4, bpms
+    assert bpms[0] == pytest.approx(128.0, abs=0.3) and bpms[-1] == pytest.approx(174.0, abs=0.3)
+    notes = read_midi_notes(path)
+    expected = sorted(h.time for h in hits)
+    assert np.abs(np.array([t for t, _, _ in notes]) - np.array(expected)).max() < 0.005

@@ -11,21 +11,36 @@ import click
 from heihachi.cli.common import EXIT_OK, EXIT_SOME_FAILED, table_console
 
 
+def _quiet_transformers() -> None:
+    """No "Writing model shards" bars per tiny model: the paths printed say what was made."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        return
+    hf_logging.disable_progress_bar()
+
+
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 def plugins_cmd(as_json: bool) -> None:
-    """List installed plugins: kind, name, package, version, default model."""
+    """List installed plugins: kind, name (* = the kind's default), package, version,
+    default model."""
+    from heihachi.config import compose
     from heihachi.registry import get_registry
 
-    rows = [p.to_json() for p in get_registry().all()]
+    _cfg, choices = compose([])
+    rows = [dict(p.to_json(), default=choices.get(p.kind) == p.name)
+            for p in get_registry().all()]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     from rich.table import Table
 
-    table = Table("kind", "name", "package", "version", "default model", "rate", "window")
+    table = Table("kind", "name", "package", "version", "default model", "rate", "window",
+                  caption="* the plugin a kind uses unless `KIND=NAME` chooses another")
     for r in rows:
-        table.add_row(r["kind"], r["name"], r["package"], r["version"],
+        table.add_row(r["kind"], r["name"] + (" *" if r["default"] else ""), r["package"],
+                      r["version"],
                       r["default_model"] or "-", str(r["sample_rate"]),
                       f"{r['window_s']} s" if r["window_s"] else "whole file")
     table_console().print(table)
@@ -90,14 +105,24 @@ def models_fetch(model_id: str, cache_dir: str | None, revision: str | None) -> 
 @models_group.command("verify")
 @_cache_option
 def models_verify(cache_dir: str | None) -> None:
-    """Check every cached model's weight files load safely (exit 1 if any is broken)."""
+    """Check every cached model loads (exit 1 if any is broken): with the loader of the
+    plugin whose format it is (demucs, beat_this, ...), else by opening its weights safely."""
     from pathlib import Path
 
     from heihachi.models import list_cached, verify
+    from heihachi.registry import get_registry
 
+    verifiers: list[Any] = []
+    for info in get_registry().all():
+        fn = getattr(info.cls.verify_model, "__func__", None)
+        if fn is not None and fn not in [getattr(v, "__func__", v) for v in verifiers]:
+            verifiers.append(info.cls.verify_model)
     bad = 0
     for r in list_cached(_cache(cache_dir)):
-        problems = verify(Path(r["path"]))
+        path = Path(r["path"])
+        problems = next((p for p in (v(path) for v in verifiers) if p is not None), None)
+        if problems is None:
+            problems = verify(path)
         click.echo(f"{'ok' if not problems else 'BROKEN':<7} {r['id']}")
         for p in problems:
             click.echo(f"        {p}")
@@ -110,6 +135,8 @@ def models_verify(cache_dir: str | None) -> None:
 def models_make_tiny(cache_dir: str | None) -> None:
     """Write tiny random-weight models of every built-in architecture to <cache>/tiny/."""
     from heihachi.registry import get_registry
+
+    _quiet_transformers()
 
     cache = _cache(cache_dir)
     done: set[Any] = set()

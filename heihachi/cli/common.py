@@ -18,10 +18,15 @@ Inputs are audio files, directories (searched recursively) or .txt lists of path
 
 
 def split_args(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    from pathlib import Path
+
     from heihachi.config import is_override
+    from heihachi.errors import UsageError
 
     inputs, overrides = [], []
     for a in args:
+        if a.startswith("-") and not Path(a).exists():  # options pass through UNPROCESSED
+            raise UsageError(f"no such option: {a} (see --help)")
         (overrides if is_override(a) else inputs).append(a)
     return inputs, overrides
 

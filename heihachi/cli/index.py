@@ -96,9 +96,10 @@ def index_search(args: tuple[str, ...], index: str | None, audio: str | None, k:
 def index_stats(index: str | None, as_json: bool) -> None:
     """Tracks, segments, dimension, index type and size."""
     from heihachi.config import compose
-    from heihachi.index.collection import open_index
+    from heihachi.index.collection import open_index, require_index
 
     cfg, _ = compose([])
+    require_index(_index_dir(index, []))
     stats = open_index(_index_dir(index, []), cfg).stats()
     if as_json:
         click.echo(json.dumps(stats, indent=2, default=str))
@@ -115,9 +116,10 @@ def index_remove(paths: tuple[str, ...], index: str | None) -> None:
     from pathlib import Path
 
     from heihachi.config import compose
-    from heihachi.index.collection import open_index
+    from heihachi.index.collection import open_index, require_index
 
     cfg, _ = compose([])
+    require_index(_index_dir(index, []))
     idx = open_index(_index_dir(index, []), cfg)
     for p in paths:
         n = idx.remove(str(Path(p).absolute()))

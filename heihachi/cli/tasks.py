@@ -46,12 +46,7 @@ def task_command(kind: str, command: str, summary: str) -> click.Command:
 
             overrides.append(f"output.formats=[{','.join(DRUM_FORMATS)}]")
         if show_cfg:
-            from omegaconf import OmegaConf
-
-            from heihachi.config import compose
-
-            cfg, _ = compose(overrides, list(config_dir))
-            click.echo(OmegaConf.to_yaml(cfg))
+            click.echo(_resolved_config(overrides, list(config_dir)))
             return
         if not inputs:
             raise UsageError(f"hf {command}: give at least one audio file or directory")
@@ -128,6 +123,28 @@ def drum_patterns(args: tuple[str, ...], output: str | None, overwrite: bool, qu
                 if "x" in line:
                     click.echo(f"    {cls:<7} {line}")
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def _resolved_config(overrides: list[str], config_dirs: list[str]) -> str:
+    """``--cfg``: which plugin (class, model) each kind resolves to, then the YAML config."""
+    from omegaconf import OmegaConf
+
+    from heihachi.config import compose, plugin_config
+    from heihachi.registry import get_registry
+    from heihachi.tasks import KINDS
+
+    cfg, choices = compose(overrides, config_dirs)
+    lines = ["# plugins (kind: name = class, model):"]
+    for kind in KINDS:
+        if not choices.get(kind) or cfg.get(kind) is None:
+            lines.append(f"#   {kind}: none chosen")
+            continue
+        name, obj = plugin_config(cfg, kind, choices, overrides)
+        cls = get_registry().get(kind, name).cls
+        model = getattr(obj, "model", None) or cls.default_model
+        lines.append(f"#   {kind}: {name} = {cls.__module__}.{cls.__qualname__}"
+                     + (f", model {model}" if model else ""))
+    return "\n".join(lines) + "\n" + OmegaConf.to_yaml(cfg)
 
 
 def _output_dir(overrides: list[str]) -> str:

@@ -8,6 +8,16 @@ import numpy as np
 
 from heihachi.results import Beats, DrumHit, DrumHits
 
+#: below this beat confidence the beats show no pulse (silence, noise), so writers claim
+#: no tempo; a tracker that gives no confidence (None) is taken at its word
+NO_PULSE_BELOW = 0.5
+
+
+def has_pulse(beats: Beats) -> bool:
+    """A tempo to show: one was found, and the confidence (if any) does not deny a pulse."""
+    return beats.tempo is not None and (beats.confidence is None
+                                        or beats.confidence >= NO_PULSE_BELOW)
+
 
 def beat_positions(beats: np.ndarray, downbeats: np.ndarray,
                    beats_per_bar: int = 4) -> list[tuple[int, int]]:

@@ -1,14 +1,17 @@
 """Drum hits as a General MIDI drum track with a tempo map that follows the beats.
 
-Every beat falls on a whole quarter note (480 ticks per quarter) and a ``set_tempo``
-event at each beat whose tempo differs sets the length of that quarter, so the MIDI
-grid lines up with the music in a DAW *and* every note plays at its real time (within
-half a tick, well under 1 ms). Before the first beat and after the last, the nearest
-beat interval continues. ``mido`` is imported only when writing.
+Every beat falls on a quarter note (480 ticks per quarter) to within 20 ms, and the
+tempo map holds one tempo over each stretch of steady beats, with a ``set_tempo``
+event only where the tempo really changes (a tracker's frame-rounding wobble is no
+change). So the MIDI grid lines up with the music in a DAW, a steady track has one
+tempo, *and* every note plays at its real time (within half a tick, well under 1 ms).
+Before the first beat and after the last, the nearest tempo continues. ``mido`` is
+imported only when writing.
 """
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +62,44 @@ def velocity_of(v: float) -> int:
     return int(np.clip(round(v * 127) if v <= 1.0 else round(v), 1, 127))
 
 
+#: a beat further than this from a steady tempo grid starts a new tempo in the map
+STEADY_TOLERANCE_S = 0.02
+
+
+def steady_stretches(beats: np.ndarray, tolerance: float = STEADY_TOLERANCE_S) -> list[int]:
+    """Indices of the beats where the tempo changes (first and last beat included).
+
+    Between two consecutive indices one steady tempo puts every beat within
+    ``tolerance`` seconds (the Ramer-Douglas-Peucker split of beat time over beat
+    number), so a tracker's frame-rounding wobble is no tempo change, a real change
+    or a ramp is.
+    """
+    n = len(beats)
+    keep = {0, n - 1}
+    stack = [(0, n - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        steps = np.arange(b - a + 1)
+        line = beats[a] + (beats[b] - beats[a]) * steps / (b - a)
+        dev = np.abs(beats[a:b + 1] - line)
+        k = int(np.argmax(dev))
+        if dev[k] > tolerance:
+            keep.add(a + k)
+            stack += [(a, a + k), (a + k, b)]
+    return sorted(keep)
+
+
 class TempoMap:
-    """Seconds <-> ticks with beat ``i`` at tick ``tick0 + i * PPQ``."""
+    """Seconds <-> ticks over a tempo map that is steady where the beats are.
+
+    Beat ``i`` is quarter note ``i`` (tick ``tick0 + i * PPQ``) to within
+    :data:`STEADY_TOLERANCE_S`; the tempo changes only at the beats
+    :func:`steady_stretches` finds. Before the first beat the first tempo holds, after
+    the last the last one. Times convert through the integer tempos actually written,
+    so notes play at their own times (within half a tick).
+    """
 
     def __init__(self, beats: np.ndarray) -> None:
         beats = np.unique(np.asarray(beats, dtype=np.float64))
@@ -68,37 +107,46 @@ class TempoMap:
         if len(beats) < 2:
             beats = np.array([0.0, 0.5])  # 120 BPM when there is no usable beat grid
         self.beats = beats
-        ibi = np.diff(beats)
-        self.first_ibi, self.last_ibi = float(ibi[0]), float(ibi[-1])
-        self.tick0 = round(beats[0] / self.first_ibi * PPQ)
-        self.ticks = self.tick0 + PPQ * np.arange(len(beats))
+        knots = steady_stretches(beats)
+        periods = [(beats[b] - beats[a]) / (b - a) for a, b in pairwise(knots)]
+        self.tick0 = round(beats[0] / periods[0] * PPQ)
+        events = [(0, _us(periods[0]))]
+        events += [(self.tick0 + a * PPQ, _us(p)) for a, p in zip(knots, periods, strict=False)]
+        self.events: list[tuple[int, int]] = []
+        for tick, us in events:
+            if self.events and self.events[-1][0] == tick:
+                self.events[-1] = (tick, us)
+            elif not self.events or self.events[-1][1] != us:
+                self.events.append((tick, us))
+        ticks = np.array([t for t, _ in self.events], dtype=np.float64)
+        us = np.array([u for _, u in self.events], dtype=np.float64)
+        self._ticks, self._sec_per_tick = ticks, us / 1e6 / PPQ
+        self._times = np.concatenate([[0.0], np.cumsum(np.diff(ticks) * self._sec_per_tick[:-1])])
 
     def to_ticks(self, t: np.ndarray) -> np.ndarray:
         """Ticks (rounded) of times ``t`` in seconds."""
         t = np.asarray(t, dtype=np.float64)
-        b, k = self.beats, self.ticks
-        x = np.interp(t, b, k)
-        before, after = t < b[0], t > b[-1]
-        if self.tick0 > 0:
-            x = np.where(before, t / b[0] * self.tick0, x)
-        else:
-            x = np.where(before, 0, x)
-        x = np.where(after, k[-1] + (t - b[-1]) / self.last_ibi * PPQ, x)
+        k = np.clip(np.searchsorted(self._times, t, side="right") - 1, 0, len(self._times) - 1)
+        x = self._ticks[k] + (t - self._times[k]) / self._sec_per_tick[k]
         return np.maximum(np.round(x), 0).astype(np.int64)
 
     def tempo_events(self) -> list[tuple[int, int]]:
         """``(tick, microseconds per quarter)`` where the tempo changes."""
-        events: list[tuple[int, int]] = []
-        if self.tick0 > 0:
-            events.append((0, round(self.beats[0] * 1e6 * PPQ / self.tick0)))
-        for i, d in enumerate(np.diff(self.beats)):
-            events.append((int(self.ticks[i]), round(d * 1e6)))
-        events.append((int(self.ticks[-1]), round(self.last_ibi * 1e6)))
-        out: list[tuple[int, int]] = []
-        for tick, us in events:
-            if not out or out[-1][1] != us:
-                out.append((tick, max(1, min(us, 0xFFFFFF))))
-        return out
+        return list(self.events)
+
+
+def _us(seconds_per_beat: float) -> int:
+    return max(1, min(round(seconds_per_beat * 1e6), 0xFFFFFF))
+
+
+def meta_text(text: str) -> str:
+    """``text`` for a MIDI text meta event, stored as UTF-8 bytes.
+
+    mido writes meta text as latin-1, which cannot hold ``ドラム`` or an em dash;
+    giving it the UTF-8 bytes as latin-1 characters stores the UTF-8 encoding, which
+    DAWs that read UTF-8 names show as written (others show the bytes, never fail).
+    """
+    return text.encode("utf-8").decode("latin-1")
 
 
 def drums_to_midi(hits: list[DrumHit], beats: np.ndarray | None, path: Path,
@@ -108,7 +156,7 @@ def drums_to_midi(hits: list[DrumHit], beats: np.ndarray | None, path: Path,
 
     tmap = TempoMap(np.zeros(0) if beats is None else beats)
     tempo_track = mido.MidiTrack()
-    tempo_track.append(mido.MetaMessage("track_name", name=track_name, time=0))
+    tempo_track.append(mido.MetaMessage("track_name", name=meta_text(track_name), time=0))
     tempo_track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
     last = 0
     for tick, us in tmap.tempo_events():

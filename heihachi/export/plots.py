@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from heihachi.export.grid import has_pulse
 from heihachi.results import DRUM_CLASSES, Beats, DrumHits
 from heihachi.runtime.atomic import atomic_path
 
@@ -49,27 +50,33 @@ def plot_class_distribution(drums: DrumHits, out_dir: Path) -> Path:
     return _save(fig, Path(out_dir) / "drums_classes.png")
 
 
-def _bins(drums: DrumHits, bin_s: float) -> np.ndarray:
-    end = max([h.time for h in drums.hits], default=0.0)
-    return np.arange(0.0, end + bin_s, bin_s) if end > 0 else np.array([0.0, bin_s])
+def _bins(drums: DrumHits, bin_s: float, duration: float | None = None) -> np.ndarray:
+    """Bin edges from 0 to the end of the audio (when known) or the last hit; the last
+    bin is closed, so a hit right at the end is counted."""
+    end = max([h.time for h in drums.hits] + [duration or 0.0])
+    return np.arange(max(1, int(np.ceil(end / bin_s))) + 1) * bin_s
 
 
-def plot_hit_density(drums: DrumHits, out_dir: Path, bin_s: float = 2.0) -> Path:
-    """Hits per second over time, all classes together."""
-    edges = _bins(drums, bin_s)
+def plot_hit_density(drums: DrumHits, out_dir: Path, bin_s: float = 2.0,
+                     duration: float | None = None) -> Path:
+    """Hits per second over time, all classes together (every bin drawn, y from 0)."""
+    edges = _bins(drums, bin_s, duration)
     counts, _ = np.histogram([h.time for h in drums.hits], bins=edges)
     fig = _figure(8, 3)
     ax = fig.add_subplot()
-    ax.step(edges[:-1], counts / bin_s, where="post", color="black")
+    ax.stairs(counts / bin_s, edges, color="black")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("hits / s")
     ax.set_title("Hit density")
     return _save(fig, Path(out_dir) / "drums_density.png")
 
 
-def plot_class_heatmap(drums: DrumHits, out_dir: Path, bin_s: float = 2.0) -> Path:
+def plot_class_heatmap(drums: DrumHits, out_dir: Path, bin_s: float = 2.0,
+                       duration: float | None = None) -> Path:
     """Heatmap: hits per second of each class (rows) over time (columns)."""
-    edges = _bins(drums, bin_s)
+    edges = _bins(drums, bin_s, duration)
     classes = _classes(drums) or list(DRUM_CLASSES)
     grid = np.stack([np.histogram([h.time for h in drums.hits if h.drum_class == c],
                                   bins=edges)[0] / bin_s for c in classes])
@@ -100,9 +107,18 @@ def plot_confidence_velocity(drums: DrumHits, out_dir: Path) -> Path:
     return _save(fig, Path(out_dir) / "drums_confidence_velocity.png")
 
 
+def tempo_title(beats: Beats) -> str:
+    """``Tempo 174.0 BPM``, or a title that claims no tempo when there is no pulse."""
+    if beats.tempo is None:
+        return "Tempo: none (no beats)"
+    if not has_pulse(beats):
+        return f"Tempo: none (no steady pulse, confidence {beats.confidence:.2f})"
+    return f"Tempo {beats.tempo:.1f} BPM"
+
+
 def plot_tempo_curve(beats: Beats, out_dir: Path) -> Path:
     """Local tempo over time, with downbeats marked along the bottom."""
-    curve = beats.tempo_curve()
+    curve = beats.tempo_curve() if has_pulse(beats) else []
     fig = _figure(8, 3)
     ax = fig.add_subplot()
     if curve:
@@ -114,8 +130,7 @@ def plot_tempo_curve(beats: Beats, out_dir: Path) -> Path:
             ax.plot(beats.downbeats, np.full(len(beats.downbeats), lo - 4), "|", color="grey",
                     label="downbeats")
         ax.legend(fontsize="small", loc="upper right")
-    title = f"Tempo {beats.tempo:.1f} BPM" if beats.tempo else "Tempo (no beats)"
-    ax.set_title(title)
+    ax.set_title(tempo_title(beats))
     ax.set_xlabel("time (s)")
     ax.set_ylabel("BPM")
     return _save(fig, Path(out_dir) / "tempo.png")
@@ -125,9 +140,12 @@ def write_plots(track_dir: Path, results: dict[str, Any], track_name: str) -> li
     """Every plot the given results allow."""
     out: list[Path] = []
     drums = results.get("drums")
+    duration = results.get("duration")  # the audio length, when the runtime knows it
     if isinstance(drums, DrumHits):
-        out += [plot_class_distribution(drums, track_dir), plot_hit_density(drums, track_dir),
-                plot_class_heatmap(drums, track_dir), plot_confidence_velocity(drums, track_dir)]
+        out += [plot_class_distribution(drums, track_dir),
+                plot_hit_density(drums, track_dir, duration=duration),
+                plot_class_heatmap(drums, track_dir, duration=duration),
+                plot_confidence_velocity(drums, track_dir)]
     beats = results.get("beats")
     if isinstance(beats, Beats):
         out.append(plot_tempo_curve(beats, track_dir))

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from heihachi.export.grid import beat_positions, get_beats, get_hits, get_sections
+from heihachi.export.grid import beat_positions, get_beats, get_hits, get_sections, has_pulse
 from heihachi.results import DRUM_CLASSES
 from heihachi.runtime.atomic import write_text
 
@@ -127,21 +127,24 @@ window.heihachiTimeline = {draw: draw, view: view, hitAt: hitAt, data: D, ready:
 
 def timeline_data(results: dict[str, Any], track_name: str) -> dict[str, Any]:
     """The JSON the page embeds: hits ``[t, class, conf, vel, label]``, beats
-    ``[t, bar, beat]``, section starts ``[t, label]``, tempo and duration."""
+    ``[t, bar, beat]``, section starts ``[t, label]``, tempo and duration (the audio's
+    length from ``results["duration"]``; else the last event + 1 s)."""
     hits = get_hits(results)
     beats = get_beats(results)
     beat_rows: list[list[Any]] = []
     tempo = None
     if beats is not None:
-        tempo = beats.tempo
+        tempo = beats.tempo if has_pulse(beats) else None
         pos = beat_positions(beats.beats, beats.downbeats)
         beat_rows = [[round(float(t), 4), bar, beat]
                      for t, (bar, beat) in zip(beats.beats, pos, strict=True)]
     sections = [[round(a, 4), label] for a, _b, label in get_sections(results)]
     present = {h.drum_class for h in hits}
     classes = [c for c in DRUM_CLASSES if c in present] + sorted(present - set(DRUM_CLASSES))
-    end = max([0.0] + [h.time for h in hits] + [r[0] for r in beat_rows])
-    return {"track": track_name, "duration": end + 1.0, "tempo": tempo,
+    duration = results.get("duration")  # the audio length, when the runtime knows it
+    if duration is None:
+        duration = max([0.0] + [h.time for h in hits] + [r[0] for r in beat_rows]) + 1.0
+    return {"track": track_name, "duration": float(duration), "tempo": tempo,
             "classes": classes or list(DRUM_CLASSES),
             "hits": [[round(h.time, 4), h.drum_class, round(float(h.confidence), 3),
                       round(float(h.velocity), 3), h.label or h.drum_class] for h in hits],

@@ -3,8 +3,9 @@
 ``index add`` embeds files through the normal runtime (so it batches, shards,
 skips unchanged work and resumes), pools each file into segment vectors and
 commits them to a :class:`~heihachi.index.SemanticIndex`. The embedder (plugin
-kind + overrides) is recorded in the index directory, so searches embed their
-queries the same way without being told again.
+kind + overrides) is recorded in the index directory when the first add commits,
+so searches embed their queries the same way without being told again (a first add
+that fails records nothing, so the next one may choose another embedder).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from heihachi.results import Embeddings, SegmentEmbeddings
 
 EMBEDDER_FILE = "embedder.json"
 WORK_DIR = "work"
+#: up to this many segment vectors, an audio query scores every segment (exact)
+EXACT_SEGMENTS = 4096
+#: audio queries up to this long are also searched at index.query_speeds
+SPEED_SEARCH_MAX_S = 900.0
 
 
 def pool_segments(frames: np.ndarray, stamps: np.ndarray, window_s: float, hop_s: float,
@@ -56,8 +61,10 @@ class Embedder:
     @classmethod
     def from_index(cls, index_dir: Path, cfg: Any, overrides: list[str]) -> Embedder:
         """The embedder recorded in ``index_dir``, or a new one from the config."""
+        from heihachi.index.store import MANIFEST
+
         path = index_dir / EMBEDDER_FILE
-        if path.is_file():
+        if path.is_file() and (index_dir / MANIFEST).is_file():  # recorded by a commit
             doc = json.loads(path.read_text())
             extra = [o for o in overrides if o not in doc["overrides"]]
             return cls(doc["kind"], doc["overrides"] + extra, doc.get("window_s"),
@@ -65,10 +72,12 @@ class Embedder:
         return cls(cfg.index.embedder, list(overrides), cfg.index.window_s, cfg.index.hop_s)
 
     def record(self, index_dir: Path) -> None:
+        """Write ``embedder.json`` (after the first commit; later adds keep it)."""
+        from heihachi.index.store import MANIFEST
         from heihachi.runtime.atomic import atomic_write_json
 
         path = index_dir / EMBEDDER_FILE
-        if not path.is_file():
+        if not path.is_file() or not (index_dir / MANIFEST).is_file():
             atomic_write_json(path, {"kind": self.kind, "overrides": self.overrides,
                                      "window_s": self.window_s, "hop_s": self.hop_s})
 
@@ -103,6 +112,15 @@ class Embedder:
         _cfg, plugin = build_plugin(self.kind, self.overrides)
         plugin.load()
         return plugin
+
+
+def require_index(index_dir: Path) -> None:
+    """A usage error unless ``index_dir`` holds a committed index."""
+    from heihachi.index.store import MANIFEST
+
+    if not (index_dir / MANIFEST).is_file():
+        raise UsageError(f"no index at {index_dir}: build one with `python -m heihachi index "
+                         f"add PATHS --index {index_dir}`, or give --index DIR of an index")
 
 
 def open_index(index_dir: Path, cfg: Any) -> Any:
@@ -141,7 +159,6 @@ def add(index_dir: Path, inputs: list[str], overrides: list[str], progress: bool
     added = 0
     if todo:
         index_dir.mkdir(parents=True, exist_ok=True)
-        embedder.record(index_dir)
         vectors, summary, _task = embedder.embed_files(todo, index_dir / WORK_DIR, progress)
         failed += [{"path": e.path, "error": e.error or ""} for e in summary.entries
                    if e.status == "failed"]
@@ -149,6 +166,8 @@ def add(index_dir: Path, inputs: list[str], overrides: list[str], progress: bool
                  for p, seg in vectors.items()]
         for i in range(0, len(items), 256):  # one commit per batch, not per file
             added += sum(index.add_many(items[i:i + 256]))
+        if items:
+            embedder.record(index_dir)  # only now: a failed first add leaves no choice behind
     return {"files": len(paths), "added": added, "unchanged": len(paths) - len(todo),
             "failed": failed}
 
@@ -174,6 +193,7 @@ def search_text(index_dir: Path, text: str, k: int, per_track: bool,
     from heihachi.config import compose
 
     cfg, _ = compose(overrides)
+    require_index(index_dir)
     embedder = Embedder.from_index(index_dir, cfg, overrides)
     if embedder.kind != "similarity":
         raise ConfigError(f"{index_dir} was built with an extractor ({embedder.overrides}); "
@@ -190,6 +210,10 @@ def search_audio(index_dir: Path, path: str, k: int, per_track: bool,
     Every segment of the query searches the index; a track's score is the mean,
     over query segments, of its best-matching segment (so a whole-track match
     beats one lucky segment). ``per_track`` returns one hit per track.
+
+    The query is also searched as played at each speed of ``index.query_speeds``
+    (default 0.97-1.03: a DJ's pitch fader moves pitch and tempo by a few percent),
+    and each track keeps its best speed.
     """
     import tempfile
 
@@ -197,29 +221,23 @@ def search_audio(index_dir: Path, path: str, k: int, per_track: bool,
     from heihachi.index.semantic import Hit
 
     cfg, _ = compose(overrides)
-    if not (index_dir / EMBEDDER_FILE).is_file():
-        raise UsageError(f"{index_dir} is not an index (no {EMBEDDER_FILE}); build it with "
-                         "`python -m heihachi index add PATHS --index DIR`")
+    require_index(index_dir)
     embedder = Embedder.from_index(index_dir, cfg, overrides)
+    speeds = [float(s) for s in cfg.index.query_speeds]
     with tempfile.TemporaryDirectory() as tmp:
-        vectors, summary, _ = embedder.embed_files([path], Path(tmp), progress)
+        copies = [path, *_speed_copies(path, [s for s in speeds if s != 1.0], Path(tmp))]
+        vectors, summary, _ = embedder.embed_files(copies, Path(tmp) / "work", progress)
     if not vectors:
         raise HeihachiError(summary.entries[0].error if summary.entries else
                             f"{path}: could not be embedded")
-    query = next(iter(vectors.values())).vectors
     index = open_index(index_dir, cfg)
-    fetch = max(k * 10, 100)
-    rows = index.search(query, k=fetch)
-    best: dict[str, dict[tuple[float, float], float]] = {}
     track_score: dict[str, float] = {}
-    for row in rows:
-        seen: dict[str, float] = {}
-        for h in row:
-            seen[h.track] = max(seen.get(h.track, -1.0), h.score)
-            seg = best.setdefault(h.track, {})
-            seg[(h.start, h.end)] = max(seg.get((h.start, h.end), -1.0), h.score)
-        for track, score in seen.items():
-            track_score[track] = track_score.get(track, 0.0) + score / len(rows)
+    best: dict[str, dict[tuple[float, float], float]] = {}
+    for seg in vectors.values():
+        scores, segments = _track_scores(index, seg.vectors, k)
+        for track, score in scores.items():
+            if score > track_score.get(track, -np.inf):
+                track_score[track], best[track] = score, segments[track]
     if per_track:
         hits = []
         for track, score in sorted(track_score.items(), key=lambda t: -t[1])[:k]:
@@ -228,3 +246,55 @@ def search_audio(index_dir: Path, path: str, k: int, per_track: bool,
         return hits
     flat = [Hit(t, s, e, sc) for t, segs in best.items() for (s, e), sc in segs.items()]
     return sorted(flat, key=lambda h: -h.score)[:k]
+
+
+def _speed_copies(path: str, speeds: list[float], folder: Path) -> list[str]:
+    """``path`` as played at each speed: its samples unchanged, its rate scaled, so the
+    runtime's resampling undoes a copy that was sped up or slowed down by that much.
+    None for a query over SPEED_SEARCH_MAX_S (a long mix: disk and time)."""
+    import soundfile as sf
+
+    from heihachi.runtime.audio import _blocks, probe
+
+    if not speeds:
+        return []
+    info = probe(path)
+    if info.duration is None or info.duration > SPEED_SEARCH_MAX_S:
+        return []
+    out = []
+    for speed in speeds:
+        target = folder / f"speed-{speed:.4f}-{Path(path).stem}.wav"
+        with sf.SoundFile(str(target), "w", samplerate=max(1, round(info.sample_rate * speed)),
+                          channels=info.channels, subtype="FLOAT") as f:
+            for block in _blocks(info):
+                f.write(block)
+        out.append(str(target))
+    return out
+
+
+def _track_scores(index: Any, query: np.ndarray, k: int
+                  ) -> tuple[dict[str, float], dict[str, dict[tuple[float, float], float]]]:
+    """Each track's mean best-segment score over the query's segments, and its segments'
+    best scores."""
+    # Every segment of an index up to EXACT_SEGMENTS, so each track's score is exact;
+    # a larger index gives the nearest EXACT_SEGMENTS per query segment, and a track a
+    # row did not reach counts that row's lowest score, not zero: otherwise a quiet or
+    # generic query segment (an intro, a fade) whose true match ranked just beyond the
+    # cut took a whole segment's share from the right track.
+    fetch = max(k * 10, min(len(index), EXACT_SEGMENTS))
+    rows = index.search(query, k=fetch)
+    best: dict[str, dict[tuple[float, float], float]] = {}
+    per_row: list[dict[str, float]] = []
+    for row in rows:
+        seen: dict[str, float] = {}
+        for h in row:
+            seen[h.track] = max(seen.get(h.track, -1.0), h.score)
+            seg = best.setdefault(h.track, {})
+            seg[(h.start, h.end)] = max(seg.get((h.start, h.end), -1.0), h.score)
+        per_row.append(seen)
+    track_score: dict[str, float] = dict.fromkeys(best, 0.0)
+    for row, seen in zip(rows, per_row, strict=True):
+        lowest = min((h.score for h in row), default=0.0)
+        for track in track_score:
+            track_score[track] += seen.get(track, lowest) / len(rows)
+    return track_score, best

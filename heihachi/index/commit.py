@@ -108,7 +108,14 @@ def load_committed(root: Path, want_dim: int | None, nprobe: int, ef_search: int
                 f"directory")
         meta = load_snapshot(root / manifest.meta_file, manifest.generation)
         if manifest.index_file:
-            index = faiss_module().read_index(str(root / manifest.index_file))
+            try:
+                index = faiss_module().read_index(str(root / manifest.index_file))
+            except RuntimeError as e:  # FAISS' C++ error: one line, not 30 lines of context
+                reason = str(e).strip().splitlines()[-1].split(": ", 1)[-1] if str(e) else ""
+                raise IndexCorruptError(
+                    f"{root / manifest.index_file}: not a readable FAISS index ({reason[:160]}); "
+                    "the index directory is damaged — rebuild it with `heihachi index add` "
+                    "into a new directory") from None
             expected = len(meta.seg_ids) + len(meta.tombstones)
             if index.ntotal != expected:
                 raise IndexCorruptError(

@@ -3,7 +3,8 @@
 An interrupted run never leaves a half-written file under a real name that a resumed
 run would trust. Temp files are named ``.tmp-<name>.<random><suffix>`` (the real
 suffix kept, so writers that pick a format by extension still do), and
-:func:`remove_stale_temp_files` clears the ones a killed run left behind.
+:func:`remove_stale_temp_files` clears the ones a killed run left behind. Files get
+the mode any tool's new files get (``0666`` less the umask), not mkstemp's ``0600``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,21 @@ from typing import Any
 TMP_PREFIX = ".tmp-"
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux allows (no race with
+    threads creating files); elsewhere set and restored at once."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temp path next to ``path`` (same suffix); moved onto ``path`` if the block succeeds."""
@@ -27,7 +43,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}.", suffix=path.suffix,
                                dir=path.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; follow the umask
+    finally:
+        os.close(fd)
     try:
         yield Path(tmp)
         os.replace(tmp, path)

@@ -51,7 +51,8 @@ class Window:
 
     ``audio`` is ``[C, n]`` float32 at the requested rate; ``start`` is seconds
     from the file start; ``last`` marks the final window, whose ``duration``
-    holds the file's total decoded duration.
+    holds the file's total decoded duration and, if some samples were NaN or
+    infinite (replaced by zeros), a ``warning`` that says how many.
     """
 
     index: int
@@ -59,6 +60,7 @@ class Window:
     audio: np.ndarray
     last: bool
     duration: float | None = None
+    warning: str | None = None
 
 
 def is_audio_path(path: Path) -> bool:
@@ -69,8 +71,9 @@ def _check_file(path: Path) -> None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise AudioDecodeError(path, "file not found (it may have been moved or deleted "
-                                     "after the input list was made)") from None
+        raise AudioDecodeError(path, "not found: no such file or directory (check the path; "
+                                     "it may have moved since the input list was made)"
+                               ) from None
     except OSError as e:
         raise AudioDecodeError(path, f"cannot read file: {e.strerror}") from None
     if not os.path.isfile(path):
@@ -224,8 +227,11 @@ def iter_windows(path: str | Path, sample_rate: int, channels: int,
     windower = Windower(sample_rate, channels, window_s, hop_s, whole=window_s is None)
     for block in _blocks(info):
         yield from windower.push(resample(_sanitize(path, mix_channels(block, channels), state)))
-    yield from windower.close(resample(np.zeros((0, channels), np.float32), last=True),
-                              check=lambda total: _check_decoded(path, state, total))
+    for window in windower.close(resample(np.zeros((0, channels), np.float32), last=True),
+                                 check=lambda total: _check_decoded(path, state, total)):
+        if window.last:
+            window.warning = _nonfinite_warning(state)
+        yield window
 
 
 def _check_decoded(path: Path, state: dict, total: int) -> None:
@@ -329,6 +335,7 @@ class StreamBlock:
     audio: dict[tuple[int, int], np.ndarray]
     last: bool = False
     durations: dict[tuple[int, int], float] | None = None
+    warning: str | None = None  # on the last block: NaN/inf samples replaced by zeros
 
 
 def iter_streams(path: str | Path, specs: list[tuple[int, int]], block_s: float = 4.0
@@ -369,7 +376,18 @@ def iter_streams(path: str | Path, specs: list[tuple[int, int]], block_s: float 
     for s in specs:
         _check_decoded(path, state, totals[s])
     yield StreamBlock(index, tail, last=True,
-                      durations={s: totals[s] / s[0] for s in specs})
+                      durations={s: totals[s] / s[0] for s in specs},
+                      warning=_nonfinite_warning(state))
+
+
+def _nonfinite_warning(state: dict) -> str | None:
+    """What the results of a file with some NaN/inf samples must be read with."""
+    bad = state["nonfinite"]
+    if not bad:
+        return None
+    share = bad / (bad + state["finite"])
+    return (f"{bad} NaN/inf samples ({share:.2%} of the file) were replaced by zeros; "
+            "the results of that stretch may be wrong (e.g. spurious hits at its edges)")
 
 
 class _Buffer:

@@ -1,7 +1,8 @@
 """What a run reads: input paths expanded to audio files, their track names and identity.
 
 ``expand_inputs`` turns files, directories and ``.txt`` lists into sorted absolute
-paths; ``assign_track_names`` names each file's output directory; a file's
+paths, each file once however many ways it was reached; ``assign_track_names``
+names each file's output directory; a file's
 ``source_fingerprint`` (size, mtime) tells a rerun whether it changed, and its
 ``content_hash`` (sha256 of the bytes) identifies it in the semantic index.
 """
@@ -13,8 +14,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from heihachi.errors import UsageError
 
 
 def content_hash(path: Path) -> str:
@@ -57,30 +56,57 @@ def assign_track_names(paths: list[Path]) -> list[Track]:
 def expand_inputs(inputs: list[str | Path]) -> list[Path]:
     """Files, directories (recursive, audio extensions) and ``.txt`` file lists -> sorted paths.
 
-    A named file that does not exist is kept, so it is reported as failed
-    rather than silently dropped; a missing directory or list is a usage error.
+    Symlinked folders inside a directory are walked too (each real folder once, so a
+    link to an ancestor cannot loop). A file reached by several paths (a symlink,
+    ``..``, a list naming it again) is kept once, by its real path when that was given.
+    An input that does not exist, file or folder alike, is kept, so the run reports it
+    as failed and the other inputs still run.
     """
-    from heihachi.runtime.audio import is_audio_path
-
-    found: set[Path] = set()
+    found: dict[str, Path] = {}  # real path -> the path kept for it
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            for root, _dirs, files in os.walk(p):
-                for name in files:
-                    f = Path(root) / name
-                    if is_audio_path(f):
-                        found.add(f.absolute())
+            for f in _walk_audio(p):
+                _keep(found, f)
         elif p.suffix.lower() in (".txt", ".lst", ".m3u") and p.is_file():
             base = p.parent
             for line in p.read_text().splitlines():
                 line = line.strip()
                 if line and not line.startswith("#"):
                     q = Path(line)
-                    found.add((q if q.is_absolute() else base / q).absolute())
-        elif p.exists() or is_audio_path(p):
-            found.add(p.absolute())
+                    _keep(found, q if q.is_absolute() else base / q)
         else:
-            raise UsageError(f"input not found: {p} (give audio files, directories or a .txt "
-                             "list of paths)")
-    return sorted(found)
+            _keep(found, p)  # an audio file, or a missing one: reported as failed
+    return sorted(found.values())
+
+
+def _walk_audio(folder: Path) -> list[Path]:
+    """Audio files under ``folder``, following symlinked folders, each real folder once."""
+    from heihachi.runtime.audio import is_audio_path
+
+    seen: set[str] = set()
+    out = []
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []  # a link back to a folder already walked
+            continue
+        seen.add(real)
+        dirs.sort()
+        out.extend(Path(root) / name for name in sorted(files)
+                   if is_audio_path(Path(root) / name))
+    return out
+
+
+def _keep(found: dict[str, Path], path: Path) -> None:
+    """Record ``path`` under its real path; prefer the path that is the real one, else the
+    shortest, so output names do not depend on which alias came first."""
+    path = Path(os.path.normpath(path.absolute()))
+    real = os.path.realpath(path)
+    kept = found.get(real)
+    if kept is None or _rank(path, real) < _rank(kept, real):
+        found[real] = path
+
+
+def _rank(path: Path, real: str) -> tuple[bool, int, str]:
+    return (str(path) != real, len(str(path)), str(path))

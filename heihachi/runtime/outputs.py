@@ -4,7 +4,8 @@ Layout: ``OUT/<track>/<task>.json`` (+ ``<task>.npz``) and ``OUT/summary.json``.
 Every file is written atomically (:mod:`heihachi.runtime.atomic`), so a killed run
 never leaves a partial file under a real name. The JSON document is written last:
 it is the commit marker a rerun checks (same config hash, same source size and
-mtime) to skip work already done.
+mtime, every requested format written and every file it lists still there) to skip
+work already done.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from heihachi.errors import ExportError
 from heihachi.results import Result
 from heihachi.runtime.atomic import atomic_save_npz, atomic_write_json, remove_stale_temp_files
 from heihachi.runtime.inputs import Track, source_fingerprint
@@ -28,32 +30,75 @@ def config_hash(doc: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def is_done(track: Track, out: Path, task: str, chash: str) -> bool:
-    """True when ``<task>.json`` exists for this config hash and the unchanged source."""
-    doc_path = track.dir(out) / f"{task}.json"
+#: formats left out for files shorter than ``output.plots_min_s`` (one-shots, short loops)
+SHORT_FILE_SKIPS = ("plots", "timeline")
+
+
+def expected_formats(formats: list[str], duration: float | None,
+                     plots_min_s: float | None = 0.0) -> list[str]:
+    """The formats a file of ``duration`` seconds gets: ``formats`` less plots and
+    timeline when it is shorter than ``plots_min_s``."""
+    if duration is not None and plots_min_s and duration < plots_min_s:
+        return [f for f in formats if f not in SHORT_FILE_SKIPS]
+    return list(formats)
+
+
+def is_done(track: Track, out: Path, task: str, chash: str,
+            formats: list[str] | None = None, plots_min_s: float | None = 0.0) -> bool:
+    """True when ``<task>.json`` exists for this config hash and the unchanged source,
+    holds every format in ``formats``, and every file it lists is still there.
+
+    So a rerun with more output formats, or after an export failed or a file was
+    deleted, makes what is missing instead of skipping the track.
+    """
+    tdir = track.dir(out)
     try:
-        doc = json.loads(doc_path.read_text())
-        return (doc.get("config_hash") == chash and doc.get("path") == str(track.path)
-                and doc.get("source") == source_fingerprint(track.path))
+        doc = json.loads((tdir / f"{task}.json").read_text())
+        if not (doc.get("config_hash") == chash and doc.get("path") == str(track.path)
+                and doc.get("source") == source_fingerprint(track.path)):
+            return False
     except (OSError, ValueError):
         return False
+    wanted = expected_formats(formats or [], doc.get("duration"), plots_min_s)
+    if not set(wanted) <= set(doc.get("formats", ["json"])):
+        return False
+    return all((tdir / name).is_file() for name in doc.get("files", []))
 
 
 def write_result(track: Track, out: Path, result: Result, envelope: dict[str, Any],
-                 extra_writers: list[Callable[[Path, Result, Track], list[Path]]] = ()
+                 extra_writers: list[Callable[[Path, Result, Track], list[Path]]] = (),
+                 formats: list[str] | None = None, plots_min_s: float | None = 0.0
                  ) -> list[Path]:
-    """Write one file's result: arrays, then extra formats, then the JSON commit marker."""
+    """Write one file's result: arrays, then extra formats, then the JSON commit marker.
+
+    The marker records the formats written (``formats`` less any that failed) and
+    the files, for :func:`is_done`. If an extra format failed
+    (:class:`~heihachi.errors.ExportError`), the results and the other formats are
+    still committed, and the error is raised afterwards so the file is reported.
+    """
     tdir = track.dir(out)
     remove_stale_temp_files(tdir)
     written = []
     arrays = result.arrays()
     if arrays:
         written.append(atomic_save_npz(tdir / f"{result.task}.npz", arrays))
+    failed: dict[str, str] = {}
     for writer in extra_writers:
-        written.extend(writer(tdir, result, track))
+        try:
+            written.extend(writer(tdir, result, track))
+        except ExportError as e:
+            written.extend(e.written)
+            failed.update(e.failed)
+    formats = [f for f in expected_formats(formats or ["json"], envelope.get("duration"),
+                                           plots_min_s) if f not in failed]
+    files = sorted({str(Path(p).relative_to(tdir)) for p in written
+                    if Path(p).is_relative_to(tdir)})
     doc = {"schema": result.schema, "track": track.name, "path": str(track.path),
-           **envelope, "source": source_fingerprint(track.path), **result.to_json()}
+           **envelope, "formats": formats, "files": files,
+           "source": source_fingerprint(track.path), **result.to_json()}
     written.append(atomic_write_json(tdir / f"{result.task}.json", doc))
+    if failed:
+        raise ExportError(failed, written)
     return written
 
 
@@ -66,10 +111,12 @@ class SummaryEntry:
     track: str | None = None
     duration: float | None = None
     rank: int = 0
+    warning: str | None = None  # e.g. NaN/inf samples replaced by zeros
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "status": self.status, "error": self.error,
-                "seconds": round(self.seconds, 3), "track": self.track,
+                "warning": self.warning, "seconds": round(self.seconds, 3),
+                "track": self.track,
                 "duration": round(self.duration, 3) if self.duration is not None else None,
                 "rank": self.rank}
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from heihachi.errors import ConfigError
+from heihachi.errors import ConfigError, ExportError, HeihachiError
 from heihachi.runtime.inputs import expand_inputs
-from heihachi.runtime.outputs import Summary
+from heihachi.runtime.outputs import Summary, expected_formats
 
 
 def build_plugin(kind: str, overrides: list[str], config_dirs: list[str] | None = None
@@ -56,12 +56,25 @@ def write_exports(track_dir: Path, result: Any, track: Any, options: Any,
             written.append(atomic_write_json(track_dir / "beats.json", doc))
     elif isinstance(result, Beats):
         results["beats"] = result
-    for fmt in options.formats:
-        if fmt in AUDIO_WRITERS and results:  # e.g. the click track: decodes the file again
-            written.extend(AUDIO_WRITERS[fmt](track_dir, results, track.name,
-                                              source=track.path))
-        elif fmt != "json" and results:
+    if results and envelope.get("duration") is not None:
+        results["duration"] = envelope["duration"]  # the audio length, for plots/timeline
+    failed: dict[str, str] = {}
+    # plots/timeline of a one-shot cost more than its analysis (output.plots_min_s)
+    wanted = expected_formats(options.formats, envelope.get("duration"),
+                              getattr(options, "plots_min_s", 0.0))
+    for fmt in wanted:
+        if fmt == "json" or not results:
+            continue
+        try:  # one export's failure must not lose the others
+            if fmt in AUDIO_WRITERS:  # e.g. the click track: decodes the file again
+                written.extend(AUDIO_WRITERS[fmt](track_dir, results, track.name,
+                                                  source=track.path))
+                continue
             written.extend(WRITERS[fmt](track_dir, results, track.name))
+        except Exception as e:
+            failed[fmt] = str(e) if isinstance(e, HeihachiError) else f"{type(e).__name__}: {e}"
+    if failed:
+        raise ExportError(failed, written)
     return written
 
 
@@ -91,7 +104,8 @@ def run_task(kind: str, inputs: list[str], overrides: list[str], *,
                       overwrite=overwrite, formats=list(cfg.output.formats), progress=progress,
                       stems=list(cfg.output.stems) if cfg.output.stems else None,
                       audio_format=cfg.output.audio_format,
-                      audio_subtype=cfg.output.audio_subtype)
+                      audio_subtype=cfg.output.audio_subtype,
+                      plots_min_s=float(cfg.output.plots_min_s))
     placement = place(rt.device, rt.precision, rt.threads, rt.num_workers)
     try:
         runner = Runner(plugin, opts, placement, extra_writers=extra_writers,

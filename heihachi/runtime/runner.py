@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from heihachi.errors import HeihachiError
+from heihachi.errors import ConfigError, ExportError, HeihachiError
 from heihachi.results import Result
 from heihachi.runtime.batching import BatchCaller
 from heihachi.runtime.decoding import Item, iter_items
@@ -63,6 +63,7 @@ class RunOptions:
     stems: list[str] | None = None
     audio_format: str = "wav"
     audio_subtype: str = "float"
+    plots_min_s: float = 0.0  # plots/timeline are left out for files shorter than this
 
 
 def plugin_config_dict(plugin: Plugin) -> dict[str, Any]:
@@ -146,6 +147,7 @@ class Runner:
         if not getattr(self.plugin, "_heihachi_loaded", False):
             self.plugin.load()
             self.plugin._heihachi_loaded = True
+        self._check_output_settings()
         if self._caller is None:
             self._caller = BatchCaller(self.plugin, pl, self._batch_size)
         chash = task_hash(self.plugin, self._output_settings())
@@ -153,15 +155,17 @@ class Runner:
         summary = Summary(task=self.task, plugin=self.plugin.name)
         todo: list[Track] = []
         for t in mine:
-            if not self.opts.overwrite and is_done(t, out, result_task, chash):
+            if not self.opts.overwrite and is_done(t, out, result_task, chash,
+                                                   self.opts.formats, self.opts.plots_min_s):
                 summary.entries.append(SummaryEntry(str(t.path), "skipped", track=t.name))
             else:
                 todo.append(t)
         self.envelope = {"plugin": self.plugin.name, "kind": self.plugin.kind,
                          "model": self.plugin.model_id(), "config_hash": chash,
                          "config": plugin_config_dict(self.plugin)}
-        with Progress(enabled=self.opts.progress and pl.is_main, total=len(todo),
-                      label=f"{self.task} ({self.plugin.name})") as progress:
+        with Progress(enabled=self.opts.progress, total=len(todo),
+                      label=f"{self.task} ({self.plugin.name})", rank=pl.rank,
+                      world_size=pl.world_size) as progress:
             for entry in self._process(todo, progress):
                 summary.entries.append(entry)
         for entry in summary.entries:
@@ -169,6 +173,17 @@ class Runner:
         return merge_rank_summaries(summary, out, pl)
 
     # -- internals -----------------------------------------------------------------------
+    def _check_output_settings(self) -> None:
+        """Stems the loaded model cannot produce are a usage error before any file."""
+        sources = getattr(self.plugin, "sources", None)
+        if self.plugin.kind != "separator" or not self.opts.stems or not sources:
+            return
+        missing = [s for s in self.opts.stems if s not in sources]
+        if missing:
+            raise ConfigError(f"--stems/output.stems: no stem {', '.join(map(repr, missing))} "
+                              f"in model {self.plugin.model_id()!r}; it produces "
+                              f"{', '.join(sources)}")
+
     def _output_settings(self) -> dict[str, Any] | None:
         """Output settings that change a separator's files (other kinds: none)."""
         if self.plugin.kind != "separator":
@@ -193,7 +208,7 @@ class Runner:
             st = states.pop(i, FileState())
             if st.sink is not None:
                 st.sink.abort()
-            progress.advance(0.0)
+            progress.advance(0.0, tracks[i].path.name, "failed")
             return failed_entry(tracks[i], err, st.started)
 
         def flush() -> Iterator[SummaryEntry]:
@@ -209,6 +224,7 @@ class Runner:
                 st.received += 1
                 if it.window.last:
                     st.expected, st.duration = it.window.index + 1, it.window.duration
+                    st.warning = getattr(it.window, "warning", None)
                 try:
                     self._stream(tracks[it.file], st, window_s, hop_s)
                 except Exception as e:
@@ -223,6 +239,8 @@ class Runner:
                 continue
             if item.file in failed:
                 continue
+            if item.file not in states:
+                progress.start(tracks[item.file].path.name)
             states.setdefault(item.file, FileState())
             pending.append(item)
             if len(pending) >= self.batch_size:
@@ -256,15 +274,20 @@ class Runner:
             envelope = dict(self.envelope, duration=st.duration)
             writers = [lambda d, r, t, w=w: w(d, r, t, self.opts, envelope)
                        for w in self.extra_writers]
-            write_result(track, self.opts.output_dir, result, envelope, writers)
+            if st.warning:
+                progress.log(f"heihachi: warning: {track.path}: {st.warning}")
+            write_result(track, self.opts.output_dir, result, envelope, writers,
+                         formats=self.opts.formats, plots_min_s=self.opts.plots_min_s)
             if self.on_result is not None:
                 self.on_result(track, result)
         except Exception as e:
-            if st.sink is not None:
+            if st.sink is not None and not isinstance(e, ExportError):
                 st.sink.abort()
             msg = str(e) if isinstance(e, HeihachiError) else f"{type(e).__name__}: {e}"
+            progress.advance(st.duration or 0.0, track.path.name, "failed")
             return SummaryEntry(str(track.path), "failed", error=f"{track.path}: {msg}",
-                                track=track.name, seconds=time.time() - st.started)
-        progress.advance(st.duration or 0.0)
+                                track=track.name, seconds=time.time() - st.started,
+                                duration=st.duration, warning=st.warning)
+        progress.advance(st.duration or 0.0, track.path.name)
         return SummaryEntry(str(track.path), "ok", seconds=time.time() - st.started,
-                            track=track.name, duration=st.duration)
+                            track=track.name, duration=st.duration, warning=st.warning)

@@ -29,6 +29,7 @@ class FileState:
     received: int = 0
     sink: Any = None  # a ResultSink when the result type streams to disk
     next_index: int = 0  # streaming: the next window to write
+    warning: str | None = None  # from decoding, e.g. NaN/inf samples replaced by zeros
 
 
 def stitch(parts: list[tuple[int, float, Result]], window_s: float | None,

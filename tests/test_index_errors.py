@@ -1,0 +1,137 @@
+"""Index errors a user meets: a failed first add, a damaged FAISS file, no index at all."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_config_errors import cli
+from test_index_cli import SPECTRAL, _track
+
+from heihachi.errors import ModelNotFoundError
+from heihachi.index import collection
+
+
+def test_a_failed_first_add_records_no_embedder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    song = _track(tmp_path / "lib" / "song.wav", seed=1, seconds=4.0)
+    idx = tmp_path / "idx"
+    with pytest.raises(ModelNotFoundError):  # the default CLAP embedder has no weights here
+        collection.add(idx, [str(song)], ["similarity.model=/nonexistent/clap"], progress=False)
+    assert not (idx / collection.EMBEDDER_FILE).exists()
+    report = collection.add(idx, [str(song)], list(SPECTRAL), progress=False)
+    assert report["added"] == 1 and not report["failed"]
+    assert json.loads((idx / collection.EMBEDDER_FILE).read_text())["kind"] == "extractor"
+
+
+@pytest.fixture(scope="module")
+def built_index(tmp_path_factory):
+    """A small spectral index (built once for the tests below that damage copies of it)."""
+    base = tmp_path_factory.mktemp("built")
+    song = _track(base / "lib" / "song.wav", seed=3, seconds=4.0)
+    collection.add(base / "idx", [str(song)], list(SPECTRAL), progress=False)
+    return base / "idx", song
+
+
+@pytest.mark.parametrize("damage", ["truncated", "random"])
+def test_a_damaged_faiss_file_is_one_line(capsys, tmp_path, built_index, damage):
+    import shutil
+
+    idx = tmp_path / "idx"
+    shutil.copytree(built_index[0], idx)
+    (faiss_file,) = idx.glob("index.*.faiss")
+    data = faiss_file.read_bytes()
+    faiss_file.write_bytes(data[: len(data) // 3] if damage == "truncated"
+                           else np.random.default_rng(0).bytes(len(data)))
+    for args in (("index", "stats", "--index", str(idx)),
+                 ("index", "search", "--audio", str(built_index[1]), "--index", str(idx)),
+                 ("index", "add", str(built_index[1]), "--index", str(idx), "-q")):
+        code, err = cli(capsys, *args)
+        lines = err.strip().splitlines()
+        assert code != 0 and len(lines) == 1, (args, err)
+        assert lines[0].startswith("error:") and faiss_file.name in lines[0], lines[0]
+        assert "rebuild" in lines[0]
+
+
+@pytest.mark.parametrize("args", [("index", "stats"), ("index", "search", "dark bass"),
+                                  ("index", "search", "--audio", "x.wav")])
+def test_no_index_at_the_path_says_so(capsys, tmp_path, args):
+    code, err = cli(capsys, *args, "--index", str(tmp_path / "nowhere"))
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "no index at" in lines[0] and str(tmp_path / "nowhere") in lines[0]
+    assert "download" not in lines[0].lower()
+
+
+def test_audio_search_scores_every_track_on_every_query_segment(tmp_path, monkeypatch):
+    """A quiet intro shared by many tracks must not cost the right track its lead.
+
+    The copy matches its original X clearly better than track Y on every body segment.
+    Its 10 intro segments look alike in all 40 tracks, and a little less like X's own
+    (re-encoded noise), so X's intro used to rank beyond the nearest 100 segments and
+    count zero there, while Y's counted ~1: Y won. Every track is scored on every
+    query segment now.
+    """
+    from heihachi.index.semantic import SemanticIndex, TrackVectors
+    from heihachi.results import SegmentEmbeddings
+    from heihachi.runtime.atomic import atomic_write_json
+
+    rng = np.random.default_rng(0)
+    dim, intro, body = 32, 10, 20
+    generic = rng.standard_normal(dim)
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        return v / np.linalg.norm(v)
+
+    def intro_like(spread: float) -> list[np.ndarray]:
+        return [unit(generic + spread * rng.standard_normal(dim)) for _ in range(intro)]
+
+    tracks = {f"t{t:02d}": np.array(intro_like(0.35 if t == 0 else 0.05)
+                                    + [unit(rng.standard_normal(dim)) for _ in range(body)])
+              for t in range(40)}
+    x, y = tracks["t00"], tracks["t01"]
+    query = intro_like(0.05) + [unit(x[intro + i] + 0.6 * y[intro + i]) for i in range(body)]
+    idx = tmp_path / "idx"
+    n = intro + body
+    SemanticIndex(idx).add_many([TrackVectors(name, "h" + name, np.arange(n) * 5.0,
+                                              np.arange(n) * 5.0 + 10, v, "m", "c")
+                                 for name, v in tracks.items()])
+    atomic_write_json(idx / collection.EMBEDDER_FILE,
+                      {"kind": "extractor", "overrides": list(SPECTRAL)})
+    q = SegmentEmbeddings(np.arange(n) * 5.0, np.arange(n) * 5.0 + 10, np.array(query))
+    monkeypatch.setattr(collection.Embedder, "embed_files",
+                        lambda self, paths, work, progress=True: ({paths[0]: q}, None, "x"))
+    hits = collection.search_audio(idx, "copy.wav", 3, True,
+                                   [*SPECTRAL, "index.query_speeds=[1.0]"])
+    assert hits[0].track == "t00", hits
+
+
+def test_a_copy_played_3_percent_faster_finds_its_original(tmp_path):
+    """A DJ's pitch fader: +3 % speed moves every pitch and the tempo by 3 %. Track B
+    holds A's notes 3 % higher at A's tempo + 3 %, only its notes ring longer, so the
+    sped-up copy of A looks more like B, unless the query is also searched at the speed
+    that undoes it."""
+    import soundfile as sf
+    import soxr
+
+    sr = 22_050
+
+    def track(path, pitch: float, period: float, decay: float = 0.05) -> np.ndarray:
+        t = np.arange(int(12 * sr)) / sr
+        x = sum(np.sin(2 * np.pi * pitch * f * t) for f in (1, 1.25, 1.5, 2, 3)) / 5
+        env = np.exp(-((t % period) / decay))  # a note every ``period`` seconds
+        x = x * (0.3 + 0.7 * env)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, x.astype(np.float32), sr)
+        return x
+
+    a = track(tmp_path / "lib" / "a.wav", 220.0, 0.5)
+    track(tmp_path / "lib" / "b.wav", 220.0 * 1.03, 0.5 / 1.03, decay=0.15)
+    track(tmp_path / "lib" / "c.wav", 330.0, 0.45)
+    collection.add(tmp_path / "idx", [str(tmp_path / "lib")], list(SPECTRAL), progress=False)
+    sf.write(tmp_path / "a_faster.wav", soxr.resample(a, sr, sr / 1.03).astype(np.float32), sr)
+    hits = collection.search_audio(tmp_path / "idx", str(tmp_path / "a_faster.wav"), 3, True,
+                                   list(SPECTRAL))
+    assert Path(hits[0].track).name == "a.wav", hits
