@@ -125,6 +125,10 @@ def test_labels(tmp_path: Path) -> None:
     starts = [float(a) for a, _, _ in lines]
     assert starts == sorted(starts)
     assert WRITERS["labels"](tmp_path, {}, "t") == []
+    # a tracker that found no beat still gets its (empty) label track
+    empty = WRITERS["labels"](tmp_path / "empty", {"beats": Beats(beats=np.zeros(0),
+                                                                   downbeats=np.zeros(0))}, "t")
+    assert [p.name for p in empty] == ["labels.txt"] and empty[0].read_text() == ""
 
 
 def test_jams(tmp_path: Path) -> None:

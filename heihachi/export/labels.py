@@ -34,9 +34,14 @@ def label_lines(results: dict[str, Any]) -> list[tuple[float, float, str]]:
 
 
 def write_labels(track_dir: Path, results: dict[str, Any], track_name: str) -> list[Path]:
-    """Write ``labels.txt``; with nothing to label (silence, an abstaining tracker) it is
-    empty, which Audacity imports as an empty label track, so the file asked for is
-    always there for scripts that read it."""
+    """Write ``labels.txt``, or nothing when there is no beat, drum or pattern result.
+
+    With such a result but nothing in it (silence, an abstaining tracker) the file is
+    empty, which Audacity imports as an empty label track: the file asked for is there
+    for scripts that read it.
+    """
     lines = label_lines(results)
+    if not lines and not any(k in results for k in ("beats", "drums", "patterns")):
+        return []
     text = "".join(f"{a:.6f}\t{b:.6f}\t{lab}\n" for a, b, lab in lines)
     return [write_text(Path(track_dir) / "labels.txt", text)]
