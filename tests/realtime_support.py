@@ -91,13 +91,63 @@ def render_clicks(beats: list[float], duration: float, sample_rate: int = 44100,
     return np.repeat(audio[:, None], channels, axis=1)
 
 
+def _drum_voices():
+    """kick, snare and hihat of examples/make_example_clip.py (the bundled clip's)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_example_clip", ROOT / "examples" / "make_example_clip.py")
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod.kick, mod.snare, mod.hihat, mod.SR
+
+
+def render_drums(sections: list[tuple], seed: int = 18) -> tuple[np.ndarray, dict]:
+    """A drum & bass style clip of known beats: ``sections`` of ``("play", bpm, bars)``
+    (two-step: kick on 1 and the "and" of 3, snare on 2 and 4, eighth-note hats) and
+    ``("gap", seconds)`` (digital silence). Mono float32 at 44.1 kHz, and the truth:
+    ``beats``, ``downbeats`` and ``sections`` as ``(kind, start, end, bpm)``."""
+    kick, snare, hihat, sr = _drum_voices()
+    rng = np.random.default_rng(seed)
+    hits: list[tuple[float, np.ndarray]] = []
+    truth: dict = {"beats": [], "downbeats": [], "sections": []}
+    t = 0.0
+    for sec in sections:
+        if sec[0] == "gap":
+            truth["sections"].append(("gap", t, t + sec[1], 0.0))
+            t += sec[1]
+            continue
+        _, bpm, bars = sec
+        step = 60.0 / bpm / 4
+        start = t
+        for bar in range(bars):
+            for s in range(16):
+                at = t + (bar * 16 + s) * step
+                if s % 4 == 0:
+                    truth["beats"].append(at)
+                    if s == 0:
+                        truth["downbeats"].append(at)
+                for steps, voice in (((0, 10), kick), ((4, 12), snare), (range(0, 16, 2), hihat)):
+                    if s in steps:
+                        hits.append((at, voice(rng) * rng.uniform(0.7, 1.0)))
+        t += bars * 16 * step
+        truth["sections"].append(("play", start, t, float(bpm)))
+    out = np.zeros(round((t + 0.5) * sr))
+    for at, hit in hits:
+        i = round(at * sr)
+        part = hit[: len(out) - i]
+        out[i:i + len(part)] += part
+    out = 0.8 * out / np.abs(out).max()
+    return out.astype(np.float32)[:, None], truth
+
+
 def fake_factory(beats: list[float], latency_s: float = 0.05):
     """A stand-in for ``heihachi.cli.realtime.make_tracker`` building the fake tracker
     (keeps the instances in ``made`` for the test to inspect)."""
     made: list[MetronomeTracker] = []
 
-    def make(model: str, sample_rate: int, latency: float | None, device: str
-             ) -> MetronomeTracker:
+    def make(model: str, sample_rate: int, latency: float | None, device: str,
+             **_: object) -> MetronomeTracker:
         t = MetronomeTracker(beats, sample_rate, latency if latency is not None else latency_s)
         made.append(t)
         return t
