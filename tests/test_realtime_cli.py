@@ -252,3 +252,14 @@ def test_ndjson_off_keeps_stdout_empty(tmp_path: Path, monkeypatch: pytest.Monke
                      "-q", "--click-out", str(tmp_path / "c.wav"))
     assert r.returncode == 0 and r.stdout == "" and r.stderr == ""
     assert np.abs(sf.read(tmp_path / "c.wav")[0]).max() > 0
+
+
+def test_missing_model_exits_2_and_leaves_no_click_file(tmp_path: Path) -> None:
+    clip = _clip(tmp_path, [0.5], 1.0)
+    out = tmp_path / "o"
+    r = run_heihachi("hf", "realtime-beats", "--input", str(clip), "--fast",
+                     "--model", str(tmp_path / "no-such-model"),
+                     "--click-out", str(out / "click.wav"))
+    assert r.returncode == 2, r.stderr
+    assert "does not exist" in r.stderr and r.stdout == ""
+    assert not out.exists() or not list(out.iterdir())
