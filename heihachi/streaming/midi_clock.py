@@ -139,7 +139,8 @@ def open_midi_port(name: str | None = None, virtual: str | None = None) -> Any:
     except UsageError:
         raise
     except Exception as e:  # rtmidi's SystemError/OSError: no ALSA sequencer, ...
-        raise UsageError(f"cannot open MIDI output {virtual or name!r}: {e}") from None
+        raise UsageError(f"cannot open MIDI output {virtual or name!r}: {e} (without a "
+                         "MIDI system, --midi-port tcp:HOST:PORT needs none)") from None
 
 
 class MidiClockOutput(Output):
