@@ -180,19 +180,33 @@ def test_ctrl_c_finalizes_the_click_file_and_sends_midi_stop(tmp_path: Path) -> 
     (["--stdin", "--device", "1"], "exactly one of"),
     (["--stdin", "--fast"], "--fast works with --input only"),
     (["--input", "nope.wav"], "no such file"),
-    (["--stdin", "--osc", "localhost"], "HOST:PORT"),
-    (["--stdin", "--midi-port", "a", "--midi-virtual", "b"], "not both"),
+    (["--input", "CLIP", "--osc", "localhost"], "HOST:PORT"),
+    (["--input", "CLIP", "--midi-port", "a", "--midi-virtual", "b"], "not both"),
     (["--stdin", "--block", "10"], "--block"),
     (["--stdin", "--format", "s24le"], "--format"),
-    (["--stdin", "--click-out", "CLICK.mp3"], "WAV"),
+    (["--input", "CLIP", "--click-out", "OUT/click.mp3"], "WAV"),
 ])
 def test_usage_errors_exit_2_before_any_work(args: list[str], message: str,
                                              tmp_path: Path) -> None:
-    args = [a.replace("CLICK", str(tmp_path / "click")) for a in args]
+    clip = _clip(tmp_path, [0.5], 1.0)
+    out = tmp_path / "out"
+    args = [str(clip) if a == "CLIP" else a.replace("OUT", str(out)) for a in args]
     r = run_heihachi("hf", "realtime-beats", *args)
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert message in r.stderr
-    assert not list(tmp_path.iterdir())  # no click file or temp file left
+    assert not out.exists() or not list(out.iterdir())  # no click file or temp file left
+
+
+def test_stdin_from_a_terminal_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Tty:
+        buffer = None
+
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Tty())
+    r = run_heihachi("hf", "realtime-beats", "--stdin")
+    assert r.returncode == 2 and "from a pipe" in r.stderr
 
 
 def test_unreachable_midi_port_is_a_usage_error_and_leaves_no_click_file(

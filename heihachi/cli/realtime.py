@@ -128,6 +128,9 @@ def _source(input_path: str | None, use_stdin: bool, sound_device: str | None, f
             raise UsageError(f"--input {input_path}: no such file")
         return sources.FileSource(input_path, block=block, realtime=not fast)
     if use_stdin:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError("--stdin reads raw PCM from a pipe, e.g. ffmpeg -i FILE -f s16le "
+                             "-ac 1 -ar 44100 - | heihachi hf realtime-beats --stdin")
         return sources.PcmSource(sys.stdin.buffer, rate, channels, pcm_format, block)
     dev: int | str = int(sound_device) if str(sound_device).isdigit() else str(sound_device)
     return sources.DeviceSource(dev, rate, channels, block)

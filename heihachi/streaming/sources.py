@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from heihachi.errors import UsageError
+from heihachi.errors import HeihachiError, UsageError
 
 Block = tuple[np.ndarray, float]
 PCM_FORMATS = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
@@ -157,7 +157,10 @@ def list_devices() -> str:
 class DeviceSource:
     """A live sound card through ``sounddevice`` (``--device N``): blocks of ``block``
     frames from PortAudio's callback, handed over through a queue. Stream time counts
-    the frames received; an input overflow is reported on stderr once per second."""
+    the frames received; an input overflow is reported on stderr once per second; no
+    audio for ``STALL_S`` seconds ends the stream with an error."""
+
+    STALL_S = 5.0  # no block for this long: the card is gone
 
     def __init__(self, device: int | str, sample_rate: int = 44100, channels: int = 1,
                  block: int = 512) -> None:
@@ -189,7 +192,11 @@ class DeviceSource:
         done = 0
         with stream:
             while True:
-                block = q.get()
+                try:
+                    block = q.get(timeout=self.STALL_S)
+                except queue.Empty:
+                    raise HeihachiError(f"sound card {self.device!r} sent no audio for "
+                                        f"{self.STALL_S:g} s (unplugged?)") from None
                 t = done / self.sample_rate
                 done += len(block)
                 yield block, t
