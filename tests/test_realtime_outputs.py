@@ -167,6 +167,98 @@ def test_sound_card_capture_gives_blocks() -> None:
     assert [t for _, t in got] == pytest.approx([0, 512 / 44100, 1024 / 44100, 1536 / 44100])
 
 
+class _FakeSoundDevice:
+    """A stand-in for the ``sounddevice`` module (tests only): an input stream that calls
+    its callback from a thread with the given blocks, then goes quiet; an output stream
+    that keeps what is written. Tests the code around PortAudio, not PortAudio."""
+
+    def __init__(self, blocks: list[np.ndarray]) -> None:
+        self.blocks = blocks
+        self.written: list[np.ndarray] = []
+        fake = self
+
+        class InputStream:
+            def __init__(self, device, samplerate, channels, blocksize, dtype, callback):
+                self.callback = callback
+                self.stop = threading.Event()
+
+            def _run(self) -> None:
+                for b in fake.blocks:
+                    if self.stop.is_set():
+                        return
+                    self.callback(b, len(b), None, None)
+                    time.sleep(0.001)
+
+            def __enter__(self):
+                self.thread = threading.Thread(target=self._run, daemon=True)
+                self.thread.start()
+                return self
+
+            def __exit__(self, *exc):
+                self.stop.set()
+                self.thread.join()
+
+        class OutputStream:
+            def __init__(self, samplerate, channels, dtype, device):
+                pass
+
+            def start(self) -> None:
+                pass
+
+            def write(self, data: np.ndarray) -> None:
+                fake.written.append(np.array(data))
+
+            def stop(self) -> None:
+                pass
+
+            def close(self) -> None:
+                pass
+
+        self.InputStream, self.OutputStream = InputStream, OutputStream
+
+
+def test_device_source_hands_callback_blocks_over_in_order(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    import sys
+
+    from heihachi.errors import HeihachiError
+    from heihachi.streaming.sources import DeviceSource
+
+    rng = np.random.default_rng(1)
+    blocks = [rng.standard_normal((256, 2)).astype(np.float32) for _ in range(6)]
+    monkeypatch.setitem(sys.modules, "sounddevice", _FakeSoundDevice(blocks))
+    monkeypatch.setattr(DeviceSource, "STALL_S", 0.3)
+    src = DeviceSource(3, 16000, channels=2, block=256)
+    got = []
+    with pytest.raises(HeihachiError, match="sent no audio"):  # the fake goes quiet
+        for block, t in src:
+            got.append((block, t))
+    assert [t for _, t in got] == pytest.approx([i * 256 / 16000 for i in range(6)])
+    assert all(np.array_equal(b, want) for (b, _), want in zip(got, blocks, strict=True))
+
+
+def test_live_click_plays_input_plus_each_click_once_decided(monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    import sys
+
+    from heihachi.streaming.outputs import ClickPlayOutput
+
+    fake = _FakeSoundDevice([])
+    monkeypatch.setitem(sys.modules, "sounddevice", fake)
+    beats = grid(120, 0.3, 5)
+    run_stream(_silence_blocks(3.0), MetronomeTracker(beats, SR, latency_s=0.05),
+               [ClickPlayOutput(SR, 1)], SR)
+    played = np.concatenate(fake.written)[:, 0]
+    assert len(played) == round(3.0 * SR)
+    onsets = np.flatnonzero((np.abs(played[1:]) > 1e-4) & (np.abs(played[:-1]) <= 1e-4)) + 1
+    starts = onsets[np.concatenate([[True], np.diff(onsets) > SR // 10])]
+    # each beat is decided on the block holding t + 0.05 and clicks at the start of that
+    # same block, which is played out after it was processed (sample 0 of the burst is
+    # sin(0) = 0, so onset = start + 1)
+    want = [int((t + 0.05) * SR // 512) * 512 + 1 for t in beats]
+    assert list(starts) == want
+
+
 # --- click -----------------------------------------------------------------------------
 
 def test_click_file_has_the_input_length_and_a_click_at_every_event(tmp_path: Path) -> None:

@@ -92,8 +92,9 @@ class ClickFileOutput(Output):
 class ClickMixer:
     """Adds clicks to a stream of blocks as they go out, for a live click.
 
-    A beat decided after its time has passed (the tracker's delay) clicks at once, at the
-    start of the next block; a predicted beat clicks at its time. A click longer than
+    A beat decided after its time has passed (the tracker's delay) clicks at once: at the
+    start of the block whose processing decided it, which is played out next; a
+    predicted beat clicks at its time. A click longer than
     the rest of a block continues into the next one.
     """
 
