@@ -66,7 +66,7 @@ class DrumNetOnline(OnlineBeatTracker):
         if self.model is None:
             self.load()
         self.input_rate = int(sample_rate)
-        self.stream = StreamingDrumNet(self.model, self.input_rate)
+        self.stream = StreamingDrumNet(self.model, self.input_rate, heads=("beats",))
         cfg = self.config
         spare = self.latency_s - self.stream.lookahead_s
         if spare < -1e-9:

@@ -20,8 +20,14 @@ Robustness, each a measured choice (``bench/realtime.py``):
   beats instead of drifting through every intermediate tempo;
 - *tempo prior* (re-entry and start): log-normal around ``prior_bpm`` (150), so on
   ambiguous evidence drum & bass comes out at 160-180 rather than 80-90;
-- *octave hysteresis*: the reported tempo keeps its metrical level when the decoded one
-  jumps by about x2 or x1/2 (a half-time section), unless that lasts ``octave_hold_s``;
+- *octave hysteresis*: once locked, re-entry gives half the reported tempo only
+  ``octave_penalty`` of its prior, and the reported tempo (decided at each beat) keeps
+  its metrical level when the decoded one halves (a half-time section) unless that
+  lasts ``octave_hold_s`` (30 s); a doubling
+  (hip hop into drum & bass) is believed after ``octave_up_hold_s`` (1.5 s), since
+  half-time never makes the beat activations faster;
+- *support*: a beat is only emitted with a beat activation of ``support_threshold``
+  within its frames, so no beat is invented once the audio stops;
 - *silence*: when the recent activation peak is below ``silence_threshold`` nothing is
   emitted, and after ``reset_after_s`` of it the posterior is reset (a clean re-lock).
 """
@@ -49,7 +55,9 @@ class OnlineBeatDecoder:
                  lag: int = 4, transition_lambda: float = 100.0, obs_lambda: float = 16.0,
                  reentry: float = 1e-4, prior_bpm: float = 150.0, prior_octaves: float = 0.5,
                  silence_threshold: float = 0.2, silence_window_s: float = 1.5,
-                 reset_after_s: float = 1.0, octave_hold_s: float = 8.0,
+                 reset_after_s: float = 1.0, octave_hold_s: float = 30.0,
+                 octave_penalty: float = 1e-3,
+                 octave_up_hold_s: float = 1.5, support_threshold: float = 0.1,
                  beats_per_bar: int = 4) -> None:
         self.fps = float(fps)
         self.lag = int(lag)
@@ -58,6 +66,10 @@ class OnlineBeatDecoder:
         self.silence_window = max(1, int(round(silence_window_s * fps)))
         self.reset_after = int(round(reset_after_s * fps))
         self.octave_hold = float(octave_hold_s)
+        self.octave_up_hold = float(octave_up_hold_s)
+        self.support_threshold = float(support_threshold)
+        self.max_late = 3  # frames a decision may come after its lag (an estimate that jumped)
+        self.octave_penalty = float(octave_penalty)
         self.beats_per_bar = int(beats_per_bar)
         self.reentry = float(reentry)
         lo = int(np.floor(60.0 * fps / max_bpm))
@@ -87,6 +99,9 @@ class OnlineBeatDecoder:
         self.tempo_prior = prior / prior.sum()
         init = (self.tempo_prior / tau)[self.state_tempo]
         self.init = init / init.sum()
+        self.state_bpm = bpm[self.state_tempo]
+        self.reentry_dist = self.reentry * self.init
+        self.beat_idx = np.flatnonzero(self.beat_state)
         self.reset()
 
     # -- state ---------------------------------------------------------------------------
@@ -97,13 +112,26 @@ class OnlineBeatDecoder:
         self.silent_frames = 0
         self.last_beat = -(10**9)
         self.beat_frames: list[int] = []
-        self.dbt: deque[float] = deque(maxlen=max(self.lag + 3, 8))
+        self.dbt: deque[float] = deque(maxlen=max(self.lag + 4, 8))
+        self.bt: deque[float] = deque(maxlen=max(self.lag + 4, 8))
         self.bar_scores = np.zeros(self.beats_per_bar)
         self.beat_index = 0
         self.reported_bpm: float | None = None
         self.octave_since: float | None = None
+        self.locked_bpm: float | None = None
+        self.reentry_dist = self.reentry * self.init
         self.confidence = 0.0
         self.bpm: float | None = None
+
+    def _lock(self, bpm: float) -> None:
+        """Re-entry avoids half the reported tempo (a half-time section is not a new
+        tempo): those tempi get ``octave_penalty`` times their prior."""
+        if self.locked_bpm is not None and abs(bpm / self.locked_bpm - 1) < 0.03:
+            return
+        self.locked_bpm = bpm
+        r = self.state_bpm / bpm
+        w = self.init * np.where((r > 0.42) & (r < 0.58), self.octave_penalty, 1.0)
+        self.reentry_dist = self.reentry * w / w.sum()
 
     def _soft_reset(self) -> None:
         self.alpha = self.init.copy()
@@ -118,12 +146,16 @@ class OnlineBeatDecoder:
         a = float(np.clip(beat_act, 1e-4, 1 - 1e-4))
         self.recent.append(float(beat_act))
         self.dbt.append(float(downbeat_act))
+        self.bt.append(float(beat_act))
         prev = self.alpha
         new = prev[self.src]
         new[self.starts] = prev[self.ends] @ self.trans
         if self.reentry > 0:
-            new = (1.0 - self.reentry) * new + self.reentry * self.init
-        new *= np.where(self.beat_state, a, (1.0 - a) / (self.obs_lambda - 1.0))
+            new *= 1.0 - self.reentry
+            new += self.reentry_dist
+        nb = (1.0 - a) / (self.obs_lambda - 1.0)
+        new *= nb
+        new[self.beat_idx] *= a / nb
         s = new.sum()
         self.alpha = new / s if s > 0 and np.isfinite(s) else self.init.copy()
         level = max(self.recent)
@@ -135,27 +167,30 @@ class OnlineBeatDecoder:
         phase_mass = np.bincount(self.state_phase, weights=self.alpha,
                                  minlength=int(self.intervals[-1]))
         d = int(np.argmax(phase_mass))
-        tempo_mass = np.bincount(self.state_tempo, weights=self.alpha,
-                                 minlength=len(self.intervals))
+        tempo_mass = np.add.reduceat(self.alpha, self.offsets)
         k = int(np.argmax(tempo_mass))
         lo, hi = max(0, k - 2), min(len(self.intervals), k + 3)
         w = tempo_mass[lo:hi]
         interval = float((w * self.intervals[lo:hi]).sum() / max(w.sum(), 1e-12))
         near = phase_mass[max(0, d - 2): d + 3].sum()
         self.confidence = float(min(1.0, level / 0.5) * near) if not silent else 0.0
-        self.bpm = self._report_bpm(60.0 * self.fps / interval)
         if silent:
             return []
         b = self.t - d
-        if not (self.lag <= d <= self.lag + 0.5 * interval):
+        # decided with ``lag`` frames of hindsight (up to max_late more when it just moved)
+        if not (self.lag <= d <= self.lag + self.max_late):
             return []
         if b - self.last_beat < 0.6 * interval:
+            return []
+        # a beat needs a pulse on it: nothing where the audio has stopped (or a lone gap)
+        if max(list(self.bt)[-(d + 4):]) < self.support_threshold:
             return []
         return [self._emit(b, interval)]
 
     def _emit(self, b: int, interval: float) -> DecodedBeat:
         self.last_beat = b
         self.beat_frames.append(b)
+        self.beat_frames = self.beat_frames[-16:]
         # downbeat: the bar position whose beats carry the most downbeat activation
         back = self.t - b
         vals = list(self.dbt)
@@ -168,7 +203,10 @@ class OnlineBeatDecoder:
         first = int(np.argmax(self.bar_scores))
         pos = (self.beat_index - first) % self.beats_per_bar + 1
         self.beat_index += 1
-        bpm = self.bpm if self.bpm is not None else 60.0 * self.fps / interval
+        bpm = self._report_bpm(60.0 * self.fps / interval)
+        self.bpm = bpm
+        if len(self.beat_frames) >= 4:
+            self._lock(bpm)
         return DecodedBeat(frame=b, decided_at=self.t, beat=pos, downbeat=pos == 1,
                            bpm=float(bpm), confidence=self.confidence)
 
@@ -176,9 +214,9 @@ class OnlineBeatDecoder:
         """The tempo to report: the recent inter-beat intervals when they agree with the
         filter, with the metrical level held through short x2 / x1/2 episodes."""
         bpm = hmm_bpm
-        ibis = np.diff(self.beat_frames[-6:])
-        if len(ibis) >= 3:
-            ibi_bpm = 60.0 * self.fps / float(np.median(ibis))
+        ibis = np.diff(self.beat_frames[-9:])
+        if len(ibis) >= 3 and np.all(np.abs(ibis * hmm_bpm / (60.0 * self.fps) - 1) < 0.1):
+            ibi_bpm = 60.0 * self.fps / float(np.mean(ibis))
             if abs(ibi_bpm / hmm_bpm - 1.0) < 0.08:
                 bpm = ibi_bpm
         if self.reported_bpm is None:
@@ -190,7 +228,8 @@ class OnlineBeatDecoder:
         if octave:
             if self.octave_since is None:
                 self.octave_since = now
-            if now - self.octave_since < self.octave_hold:
+            hold = self.octave_up_hold if ratio > 1 else self.octave_hold
+            if now - self.octave_since < hold:
                 # keep the level: report the decoded tempo moved back to it
                 return float(bpm * (2.0 if ratio < 1 else 0.5))
         else:

@@ -23,6 +23,7 @@ the end as the offline pass does (zeros), so the last frames match too.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,11 +47,17 @@ class StreamingResampler:
         # taps per output sample: inputs i with 0 <= n*down + half - i*up < len(h)
         self.taps = (len(self.h) - 1) // self.up + 2
         self.delay_in = self.half / self.up if not self.identity else 0.0  # input samples
+        # output n uses inputs i0 - k (k < taps), i0 = (n*down + half) // up, with the taps
+        # H[(n*down + half) % up, k] = h[(n*down + half) % up + k*up] (0 past the end)
+        k = np.arange(self.taps)
+        hidx = np.arange(self.up)[:, None] + k[None, :] * self.up
+        self.H = np.where(hidx < len(self.h), self.h[np.minimum(hidx, len(self.h) - 1)], 0.0)
         self.reset()
 
     def reset(self) -> None:
-        self.buf = np.zeros(0, np.float64)
-        self.buf_start = 0  # absolute input index of buf[0]
+        # inputs before the start are zeros: the buffer starts ``taps`` samples early
+        self.buf = np.zeros(self.taps, np.float64)
+        self.buf_start = -self.taps  # absolute input index of buf[0]
         self.n_in = 0
         self.n_out = 0
 
@@ -61,16 +68,14 @@ class StreamingResampler:
         n = np.arange(self.n_out, upto)
         pos = n * self.down + self.half  # index into the upsampled filter axis
         i0 = pos // self.up  # newest input contributing
-        k = np.arange(self.taps)
-        i = i0[:, None] - k[None, :]
-        hidx = pos[:, None] - i * self.up
-        ok = (i >= 0) & (hidx < len(self.h)) & (i < self.n_in)
-        rel = np.clip(i - self.buf_start, 0, max(len(self.buf) - 1, 0))
-        vals = self.buf[rel] if len(self.buf) else np.zeros(rel.shape)
-        y = np.where(ok, vals * self.h[np.clip(hidx, 0, len(self.h) - 1)], 0.0).sum(axis=1)
+        need_end = int(i0[-1]) + 1 - self.buf_start
+        if need_end > len(self.buf):  # past the end of the input: zeros (flush)
+            self.buf = np.concatenate([self.buf, np.zeros(need_end - len(self.buf))])
+        rel = (i0 - self.buf_start)[:, None] - np.arange(self.taps)[None, :]
+        y = (self.buf[rel] * self.H[pos % self.up]).sum(axis=1)
         self.n_out = upto
         # keep only what later outputs can still need
-        need = max(0, (self.n_out * self.down + self.half) // self.up - self.taps)
+        need = (self.n_out * self.down + self.half) // self.up - self.taps
         if need > self.buf_start:
             self.buf = self.buf[need - self.buf_start:]
             self.buf_start = need
@@ -81,7 +86,8 @@ class StreamingResampler:
         if self.identity:
             self.n_in += len(x)
             return x.astype(np.float32)
-        self.buf = np.concatenate([self.buf, x])
+        keep = self.n_in - self.buf_start  # drop zeros appended by an earlier flush
+        self.buf = np.concatenate([self.buf[:keep], x])
         self.n_in += len(x)
         # output n is final once its newest contributing input (pos // up) has arrived
         upto = (self.n_in * self.up - self.half - 1) // self.down + 1 if self.n_in else 0
@@ -97,10 +103,19 @@ class StreamingResampler:
 
 
 class _StreamConv:
-    """One 3x3 conv over (time, freq) with time padding 1, advanced frame by frame."""
+    """One 3x3 conv over (time, freq) with time padding 1, advanced frame by frame; the
+    eval-mode batch norm after it folded into its weights."""
 
-    def __init__(self, conv: nn.Conv2d) -> None:
-        self.conv = conv
+    def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d | None = None) -> None:
+        w = conv.weight.detach().float()
+        b = (conv.bias.detach().float() if conv.bias is not None
+             else torch.zeros(conv.out_channels))
+        if bn is not None:
+            scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+            w = w * scale[:, None, None, None]
+            b = (b - bn.running_mean) * scale + bn.bias.detach()
+        self.weight, self.bias = w.contiguous(), b.contiguous()
+        self.in_channels, self.out_channels = conv.in_channels, conv.out_channels
         self.state: torch.Tensor | None = None
 
     def reset(self, shape: tuple[int, int]) -> None:
@@ -111,8 +126,8 @@ class _StreamConv:
         full = torch.cat([self.state, x], dim=2)
         self.state = full[:, :, -2:]
         if full.shape[2] < 3:
-            return full[:, :, :0].new_zeros(1, self.conv.out_channels, 0, x.shape[3])
-        return F.conv2d(full, self.conv.weight, self.conv.bias, padding=(0, 1))
+            return full.new_zeros(1, self.out_channels, 0, x.shape[3])
+        return F.conv2d(full, self.weight, self.bias, padding=(0, 1))
 
 
 class StreamingDrumNet:
@@ -123,7 +138,8 @@ class StreamingDrumNet:
     numbers continue from the previous call (``self.frames_out`` counts them).
     """
 
-    def __init__(self, model, input_sr: int) -> None:
+    def __init__(self, model, input_sr: int,
+                 heads: tuple[str, ...] = ("beats", "onsets", "velocity")) -> None:
         if not getattr(model, "causal", False):
             raise ValueError("StreamingDrumNet needs a causal drumnet (config 'causal': true)")
         self.model = model.eval()
@@ -135,11 +151,26 @@ class StreamingDrumNet:
         self.window = mel.spectrogram.window.detach().float()
         self.fb = mel.mel_scale.fb.detach().float()  # [n_freqs, n_mels]
         self.resampler = StreamingResampler(self.input_sr, model.sample_rate)
-        self.layers: list[tuple[str, nn.Module | _StreamConv]] = []
-        for block in model.convs:
-            for m in block:
-                self.layers.append(("conv", _StreamConv(m)) if isinstance(m, nn.Conv2d)
-                                   else ("point", m))
+        self.heads = tuple(heads)
+        norm = model.norm
+        scale = norm.weight.detach() / torch.sqrt(norm.running_var + norm.eps)
+        self.norm_scale = scale
+        self.norm_shift = norm.bias.detach() - norm.running_mean * scale
+        self.layers: list[tuple[str, Any]] = []
+        mods = [m for block in model.convs for m in block]
+        for j, m in enumerate(mods):
+            if isinstance(m, nn.Conv2d):
+                bn = mods[j + 1] if j + 1 < len(mods) and isinstance(mods[j + 1],
+                                                                     nn.BatchNorm2d) else None
+                self.layers.append(("conv", _StreamConv(m, bn)))
+            elif isinstance(m, nn.BatchNorm2d) and isinstance(mods[j - 1], nn.Conv2d):
+                continue  # folded into the conv
+            elif isinstance(m, nn.ReLU):
+                self.layers.append(("relu", None))
+            elif isinstance(m, nn.MaxPool2d):
+                self.layers.append(("pool", m.kernel_size))
+            else:
+                self.layers.append(("point", m))
         self.n_conv = sum(1 for k, _ in self.layers if k == "conv")
         #: resampled samples after a frame's centre needed before it comes out
         self.lookahead_samples = self.n_fft // 2 + self.n_conv * self.hop
@@ -158,8 +189,8 @@ class StreamingDrumNet:
         m = int(self.model.config["n_mels"])
         for kind, layer in self.layers:
             if kind == "conv":
-                layer.reset((layer.conv.in_channels, m))
-            elif isinstance(layer, nn.MaxPool2d):
+                layer.reset((layer.in_channels, m))
+            elif kind == "pool":
                 m //= 2
         self.h = None
 
@@ -184,7 +215,7 @@ class StreamingDrumNet:
         spec = torch.stft(seg, self.n_fft, self.hop, window=self.window, center=False,
                           return_complex=True).abs()  # [n_freqs, n]
         mel = torch.log(spec.T @ self.fb + 1e-4)  # [n, M]
-        x = self.model.norm(mel.T[None]).transpose(1, 2)[0]  # [n, M]
+        x = mel * self.norm_scale + self.norm_shift  # the input batch norm (eval)
         prev = self.prev if self.prev is not None else torch.zeros_like(x[:1])
         d = torch.relu(x - torch.cat([prev, x[:-1]], dim=0))
         self.prev = x[-1:]
@@ -207,17 +238,24 @@ class StreamingDrumNet:
                 if x.shape[2] == 0 and not final:
                     return {}
             elif x is not None and x.shape[2] > 0:
-                x = layer(x)
+                if kind == "relu":
+                    x = torch.relu_(x)
+                elif kind == "pool":
+                    x = F.max_pool2d(x, layer)
+                else:
+                    x = layer(x)
         if x is None or x.shape[2] == 0:
             return {}
         b, c, f, m = x.shape
         z = self.model.proj(x.permute(0, 2, 1, 3).reshape(b, f, c * m))
         g, self.h = self.model.gru(z, self.h)
-        zc = torch.cat([z, g], dim=-1)
         self.frames_out += f
-        return {"onsets": torch.sigmoid(self.model.onset_head(zc))[0].numpy(),
-                "beats": torch.sigmoid(self.model.beat_head(g))[0].numpy(),
-                "velocity": torch.sigmoid(self.model.vel_head(zc))[0].numpy()}
+        out = {"beats": torch.sigmoid(self.model.beat_head(g))[0].numpy()}
+        if "onsets" in self.heads or "velocity" in self.heads:
+            zc = torch.cat([z, g], dim=-1)
+            out["onsets"] = torch.sigmoid(self.model.onset_head(zc))[0].numpy()
+            out["velocity"] = torch.sigmoid(self.model.vel_head(zc))[0].numpy()
+        return out
 
     def _feed24(self, y: np.ndarray, final: bool = False) -> dict:
         if len(y):
