@@ -122,24 +122,30 @@ def _f_measure(found: np.ndarray, truth: np.ndarray, window: float = 0.07) -> fl
     return 0.0 if hits == 0 else 2 * p * r / (p + r)
 
 
-SETTLE_S = 3.0  # the causal tracker's time to lock on after a start, a change, a gap
+SETTLE_S = 2.0  # the causal tracker's time to lock on after a start, a change, a gap
 
 
 @needs_shipped
 def test_shipped_tracker_follows_known_beats_a_tempo_change_and_a_silent_gap(
         shipped_run: dict, known_clip: tuple[Path, dict]) -> None:
+    """Thresholds: with the weights trained at 13:22 UTC the clip measured beat F 0.98-1.0,
+    downbeat F 0.92-1.0 and tempo within 0.1 % in every section (2 s after its start),
+    no event at all in the gap, and every event 0.143-0.154 s after its beat."""
     events, (path, truth) = shipped_run["events"], known_clip
     t = np.array([e["t"] for e in events])
-    beats = np.array(truth["beats"])
+    beats, downs = np.array(truth["beats"]), np.array(truth["downbeats"])
     for kind, start, end, bpm in truth["sections"]:
-        if kind == "gap":  # silence: no beats once the tracker has heard it (<= 2 s)
-            assert not np.any((t > start + 2.0) & (t < end)), (start, end, t[t > start])
+        if kind == "gap":  # silence: nothing once the last hit has rung out (+ 1 s)
+            assert not np.any((t > start + 1.0) & (t < end)), (start, end, t[t > start])
             continue
-        lo = start + SETTLE_S
-        found, want = t[(t >= lo) & (t < end)], beats[(beats >= lo) & (beats < end)]
+        lo, hi = start + SETTLE_S, end - 0.05  # a section's last beat is the next's first
+        found, want = t[(t >= lo) & (t < hi)], beats[(beats >= lo) & (beats < hi)]
         f = _f_measure(found, want)
         assert f >= 0.9, f"{bpm} BPM section {start:.1f}-{end:.1f} s: F = {f:.3f}"
-        tempo = np.median([e["bpm"] for e in events if lo <= e["t"] < end])
+        said_down = np.array([e["t"] for e in events if lo <= e["t"] < hi and e["downbeat"]])
+        fd = _f_measure(said_down, downs[(downs >= lo) & (downs < hi)])
+        assert fd >= 0.8, f"{bpm} BPM section {start:.1f}-{end:.1f} s: downbeat F = {fd:.3f}"
+        tempo = np.median([e["bpm"] for e in events if lo <= e["t"] < hi])
         assert tempo == pytest.approx(bpm, rel=0.03), (start, tempo)
         spacing = np.median(60 / np.diff(found))  # the bpm said agrees with the beats sent
         assert spacing == pytest.approx(tempo, rel=0.03), (start, spacing, tempo)
