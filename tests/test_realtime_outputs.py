@@ -116,6 +116,9 @@ def test_clock_schedule_24_pulses_per_beat_through_a_tempo_change_and_a_gap() ->
     for j in range(len(after)):
         k = min(range(len(sent)), key=lambda i: abs(sent[i] - after[j]))
         assert sent[k] == pytest.approx(after[j], abs=0.0011) and k % 24 == 0
+    # corrections are spread over a beat: no burst of pulses, no long hold
+    gaps = np.diff(sent)
+    assert gaps.min() >= 0.004 and gaps.max() <= 0.03, (gaps.min(), gaps.max())
 
 
 class _MidiReceiver:

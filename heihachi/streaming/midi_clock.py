@@ -5,11 +5,15 @@ run free at the current tempo (``60 / bpm / 24`` apart) and every beat event re-
 them, so that pulse ``24 k`` falls on the beat (``k`` the nearest whole beat on the
 running grid, which absorbs missed or extra beats). Between beats the clock is
 extrapolated, so in a steady tempo the pulses go out on time although the tracker
-decides each beat some latency after it. The clock starts on the first beat the grid
+decides each beat some latency after it. A beat within an eighth of a beat of the grid
+moves it half way (``PHASE_GAIN``: a tracker's beat times jitter by a frame), a
+farther one all the way. The clock starts on the first beat the grid
 predicts that is still ahead when the first beat is decided (so pulse 0 is on a beat,
-not a burst of late pulses), and a correction that puts the grid behind sends
-the missing pulses at once, one that puts it ahead holds the next pulse back. During a
-silent gap (no beats) the clock keeps running at the last tempo, as DJ gear expects.
+not a burst of late pulses). A correction (a beat earlier or later than the grid said,
+a new tempo) is spread evenly over the pulses up to the next predicted beat, so the
+clock runs a little faster or slower for one beat instead of jumping; only a grid more
+than a beat ahead holds its pulses back. During a silent gap (no beats) the clock keeps
+running at the last tempo, as DJ gear expects.
 
 :class:`MidiClockOutput` sends them through a mido port: ``start`` just before the
 first pulse, ``stop`` at the end. With a real-time source a small
@@ -32,6 +36,7 @@ from heihachi.streaming.events import BeatEvent
 from heihachi.streaming.outputs import Output, parse_host_port
 
 PPQN = 24
+PHASE_GAIN = 0.5  # share of a small beat-time error the grid follows at once
 
 
 class ClockSchedule:
@@ -43,7 +48,9 @@ class ClockSchedule:
         self.anchor_t = 0.0               # stream time of pulse anchor_n
         self.anchor_n = 0
         self.sent = 0                     # pulses handed out so far
+        self.sent_t = 0.0                 # stream time the last of them was due
         self.last_t, self.last_n = -math.inf, 0  # the last beat and its pulse
+        self.ramp: tuple[float, int, float, int] | None = None  # (t0, n0, t1, n1)
 
     @property
     def started(self) -> bool:
@@ -64,12 +71,26 @@ class ClockSchedule:
             return  # not after the last beat: nothing new to learn
         pos = self.anchor_n + (e.t - self.anchor_t) / self.period
         n = max(self.ppqn * round(pos / self.ppqn), self.last_n + self.ppqn)
-        self.anchor_t, self.anchor_n, self.period = e.t, n, period
+        # a small error moves the grid half way (a tracker's beat times jitter by a
+        # frame); a large one (a change, after a gap) moves it all the way
+        predicted = self.anchor_t + (n - self.anchor_n) * self.period
+        error = e.t - predicted
+        t = predicted + (PHASE_GAIN * error if abs(error) < period * self.ppqn / 8 else error)
+        self.anchor_t, self.anchor_n, self.period = t, n, period
         self.last_t, self.last_n = e.t, n
+        # spread the correction over the pulses up to the next predicted beat
+        t1, n1 = t + self.ppqn * period, n + self.ppqn
+        n0 = self.sent - 1
+        self.ramp = (self.sent_t, n0, t1, n1) if self.sent and n1 > n0 and \
+            t1 > self.sent_t else None
 
     def time_of(self, n: int) -> float:
         """Stream time at which pulse ``n`` is due."""
         assert self.period is not None
+        if self.ramp is not None:
+            t0, n0, t1, n1 = self.ramp
+            if n0 < n <= n1:
+                return t0 + (n - n0) * (t1 - t0) / (n1 - n0)
         return self.anchor_t + (n - self.anchor_n) * self.period
 
     def next_time(self) -> float | None:
@@ -80,7 +101,8 @@ class ClockSchedule:
         if not self.started:
             return 0
         n = 0
-        while self.time_of(self.sent) <= now + 1e-9:
+        while (due := self.time_of(self.sent)) <= now + 1e-9:
+            self.sent_t = due
             self.sent += 1
             n += 1
         return n
