@@ -29,7 +29,9 @@ class DrumNetOnlineConfig:
     min_bpm: float = 60.0
     max_bpm: float = 200.0
     prior_bpm: float = 150.0  # centre of the tempo prior (drum & bass: 160-180 over 80-90)
-    reentry: float = 1e-4  # share of the posterior re-spread per frame (tempo changes)
+    reentry: float = 1e-5  # share of the posterior re-spread per frame (tempo changes)
+    tempo_bias: float = 2.0  # the tempo prior applied again at every beat, to this power
+    support_threshold: float = 0.1  # a beat needs this activation within 1.1 beat periods
     silence_threshold: float = 0.2  # beat activation peak (last 1.5 s) below which: silent
     octave_hold_s: float = 8.0  # a x2 / x1/2 tempo must last this long to be reported
     beats_per_bar: int = 4
@@ -75,7 +77,8 @@ class DrumNetOnline(OnlineBeatTracker):
         self.lag = int(math.floor(max(spare, 0.0) * self.fps + 1e-6))
         self.decoder = OnlineBeatDecoder(
             fps=self.fps, min_bpm=cfg.min_bpm, max_bpm=cfg.max_bpm, lag=self.lag,
-            reentry=cfg.reentry, prior_bpm=cfg.prior_bpm,
+            reentry=cfg.reentry, prior_bpm=cfg.prior_bpm, tempo_bias=cfg.tempo_bias,
+            support_threshold=cfg.support_threshold,
             silence_threshold=cfg.silence_threshold, octave_hold_s=cfg.octave_hold_s,
             beats_per_bar=cfg.beats_per_bar)
         self.reset()

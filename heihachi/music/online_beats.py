@@ -18,16 +18,18 @@ Robustness, each a measured choice (``bench/realtime.py``):
 - *re-entry*: each frame a fraction ``reentry`` of the mass is redistributed over the
   tempo prior with uniform phase, so a tempo change or a new phase wins within a few
   beats instead of drifting through every intermediate tempo;
-- *tempo prior* (re-entry and start): log-normal around ``prior_bpm`` (150), so on
-  ambiguous evidence drum & bass comes out at 160-180 rather than 80-90;
+- *tempo prior*: log-normal around ``prior_bpm`` (150, half-width ``prior_octaves``)
+  for the start and re-entry, and again at every beat to the power ``tempo_bias`` (2),
+  so on ambiguous evidence drum & bass comes out at 160-180 rather than 80-90;
 - *octave hysteresis*: once locked, re-entry gives half the reported tempo only
   ``octave_penalty`` of its prior, and the reported tempo (decided at each beat) keeps
   its metrical level when the decoded one halves (a half-time section) unless that
   lasts ``octave_hold_s`` (30 s); a doubling
   (hip hop into drum & bass) is believed after ``octave_up_hold_s`` (1.5 s), since
   half-time never makes the beat activations faster;
-- *support*: a beat is only emitted with a beat activation of ``support_threshold``
-  within its frames, so no beat is invented once the audio stops;
+- *support*: a beat is only emitted when the beat activation reached
+  ``support_threshold`` within ``support_span`` beat periods before it (or on it), so no
+  beat is invented once the audio stops;
 - *silence*: when the recent activation peak is below ``silence_threshold`` nothing is
   emitted, and after ``reset_after_s`` of it the posterior is reset (a clean re-lock).
 """
@@ -53,10 +55,11 @@ class DecodedBeat:
 class OnlineBeatDecoder:
     def __init__(self, fps: float = 100.0, min_bpm: float = 60.0, max_bpm: float = 200.0,
                  lag: int = 4, transition_lambda: float = 100.0, obs_lambda: float = 16.0,
-                 reentry: float = 1e-4, prior_bpm: float = 150.0, prior_octaves: float = 0.5,
+                 reentry: float = 1e-5, prior_bpm: float = 150.0, prior_octaves: float = 0.5,
                  silence_threshold: float = 0.2, silence_window_s: float = 1.5,
                  reset_after_s: float = 1.0, octave_hold_s: float = 30.0,
-                 octave_penalty: float = 1e-3,
+                 octave_penalty: float = 1e-3, tempo_bias: float = 2.0,
+                 support_span: float = 1.1,
                  octave_up_hold_s: float = 1.5, support_threshold: float = 0.1,
                  beats_per_bar: int = 4) -> None:
         self.fps = float(fps)
@@ -90,6 +93,8 @@ class OnlineBeatDecoder:
         tr = np.exp(-transition_lambda * np.abs(ratio - 1.0))
         tr[tr < 1e-12] = 0.0
         self.trans = tr / tr.sum(axis=1, keepdims=True)  # [from, to]
+        self.tempo_bias = float(tempo_bias)
+        self.support_span = float(support_span)
         r = np.maximum(1, np.round(tau / (2.0 * obs_lambda))).astype(int)
         ph, tt = self.state_phase, tau[self.state_tempo]
         self.beat_state = (ph <= r[self.state_tempo]) | (ph >= tt - r[self.state_tempo])
@@ -97,6 +102,8 @@ class OnlineBeatDecoder:
         bpm = 60.0 * fps / tau
         prior = np.exp(-0.5 * (np.log2(bpm / prior_bpm) / prior_octaves) ** 2)
         self.tempo_prior = prior / prior.sum()
+        if self.tempo_bias > 0:  # every beat, the prior again (not renormalised per row)
+            self.trans = self.trans * (prior / prior.max())[None, :] ** self.tempo_bias
         init = (self.tempo_prior / tau)[self.state_tempo]
         self.init = init / init.sum()
         self.state_bpm = bpm[self.state_tempo]
@@ -113,7 +120,7 @@ class OnlineBeatDecoder:
         self.last_beat = -(10**9)
         self.beat_frames: list[int] = []
         self.dbt: deque[float] = deque(maxlen=max(self.lag + 4, 8))
-        self.bt: deque[float] = deque(maxlen=max(self.lag + 4, 8))
+        self.bt: deque[float] = deque(maxlen=int(self.intervals[-1] * 1.3) + self.lag + 8)
         self.bar_scores = np.zeros(self.beats_per_bar)
         self.beat_index = 0
         self.reported_bpm: float | None = None
@@ -164,14 +171,17 @@ class OnlineBeatDecoder:
         if self.silent_frames == self.reset_after:
             self._soft_reset()
         # where the filter believes the last beat was, and at what tempo
-        phase_mass = np.bincount(self.state_phase, weights=self.alpha,
-                                 minlength=int(self.intervals[-1]))
-        d = int(np.argmax(phase_mass))
         tempo_mass = np.add.reduceat(self.alpha, self.offsets)
         k = int(np.argmax(tempo_mass))
         lo, hi = max(0, k - 2), min(len(self.intervals), k + 3)
         w = tempo_mass[lo:hi]
         interval = float((w * self.intervals[lo:hi]).sum() / max(w.sum(), 1e-12))
+        # the phase at the winning tempo (other metrical levels would blur it)
+        a0, a1 = self.offsets[lo], self.offsets[hi - 1] + self.intervals[hi - 1]
+        phase_mass = np.bincount(self.state_phase[a0:a1], weights=self.alpha[a0:a1],
+                                 minlength=int(self.intervals[hi - 1]))
+        phase_mass /= max(phase_mass.sum(), 1e-12)
+        d = int(np.argmax(phase_mass))
         near = phase_mass[max(0, d - 2): d + 3].sum()
         self.confidence = float(min(1.0, level / 0.5) * near) if not silent else 0.0
         if silent:
@@ -182,8 +192,10 @@ class OnlineBeatDecoder:
             return []
         if b - self.last_beat < 0.6 * interval:
             return []
-        # a beat needs a pulse on it: nothing where the audio has stopped (or a lone gap)
-        if max(list(self.bt)[-(d + 4):]) < self.support_threshold:
+        # a beat needs a pulse within a beat period before it (or on it): nothing once the
+        # audio has stopped
+        span = int(self.support_span * interval) + d + 3
+        if max(list(self.bt)[-span:]) < self.support_threshold:
             return []
         return [self._emit(b, interval)]
 
@@ -214,11 +226,11 @@ class OnlineBeatDecoder:
         """The tempo to report: the recent inter-beat intervals when they agree with the
         filter, with the metrical level held through short x2 / x1/2 episodes."""
         bpm = hmm_bpm
-        ibis = np.diff(self.beat_frames[-9:])
-        if len(ibis) >= 3 and np.all(np.abs(ibis * hmm_bpm / (60.0 * self.fps) - 1) < 0.1):
-            ibi_bpm = 60.0 * self.fps / float(np.mean(ibis))
-            if abs(ibi_bpm / hmm_bpm - 1.0) < 0.08:
-                bpm = ibi_bpm
+        ibis = np.diff(self.beat_frames[-7:]).astype(float)
+        if len(ibis) >= 3:  # the emitted beats' own spacing, where it agrees with the filter
+            good = ibis[np.abs(ibis * hmm_bpm / (60.0 * self.fps) - 1) < 0.1]
+            if len(good) >= 3:
+                bpm = 60.0 * self.fps / float(good.mean())
         if self.reported_bpm is None:
             self.reported_bpm = bpm
             return bpm
