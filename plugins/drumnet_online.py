@@ -31,7 +31,7 @@ class DrumNetOnlineConfig:
     prior_bpm: float = 150.0  # centre of the tempo prior (drum & bass: 160-180 over 80-90)
     reentry: float = 1e-5  # share of the posterior re-spread per frame (tempo changes)
     tempo_bias: float = 2.0  # the tempo prior applied again at every beat, to this power
-    support_threshold: float = 0.1  # a beat needs this activation within 1.1 beat periods
+    support_threshold: float = 0.05  # a beat needs this activation within 0.6 beat periods
     silence_threshold: float = 0.2  # beat activation peak (last 1.5 s) below which: silent
     octave_hold_s: float = 8.0  # a x2 / x1/2 tempo must last this long to be reported
     beats_per_bar: int = 4

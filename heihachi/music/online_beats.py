@@ -59,8 +59,8 @@ class OnlineBeatDecoder:
                  silence_threshold: float = 0.2, silence_window_s: float = 1.5,
                  reset_after_s: float = 1.0, octave_hold_s: float = 30.0,
                  octave_penalty: float = 1e-3, tempo_bias: float = 2.0,
-                 support_span: float = 1.1,
-                 octave_up_hold_s: float = 1.5, support_threshold: float = 0.1,
+                 support_span: float = 0.6,
+                 octave_up_hold_s: float = 1.5, support_threshold: float = 0.05,
                  beats_per_bar: int = 4) -> None:
         self.fps = float(fps)
         self.lag = int(lag)
@@ -192,7 +192,7 @@ class OnlineBeatDecoder:
             return []
         if b - self.last_beat < 0.6 * interval:
             return []
-        # a beat needs a pulse within a beat period before it (or on it): nothing once the
+        # a beat needs a pulse within support_span periods before it (or on it): nothing once the
         # audio has stopped
         span = int(self.support_span * interval) + d + 3
         if max(list(self.bt)[-span:]) < self.support_threshold:
