@@ -60,14 +60,14 @@ class OnlineBeatDecoder:
                  reset_after_s: float = 1.0, octave_hold_s: float = 30.0,
                  octave_penalty: float = 1e-3, tempo_bias: float = 2.0,
                  support_span: float = 0.6,
-                 octave_up_hold_s: float = 1.5, support_threshold: float = 0.05,
+                 octave_up_hold_s: float = 1.5, support_threshold: float = 0.1,
                  beats_per_bar: int = 4) -> None:
         self.fps = float(fps)
         self.lag = int(lag)
         self.min_bpm, self.max_bpm = float(min_bpm), float(max_bpm)
         self.silence_threshold = float(silence_threshold)
-        self.silence_window = max(1, int(round(silence_window_s * fps)))
-        self.reset_after = int(round(reset_after_s * fps))
+        self.silence_window = max(1, int(round(silence_window_s * fps)))  # noqa: RUF046
+        self.reset_after = int(round(reset_after_s * fps))  # noqa: RUF046
         self.octave_hold = float(octave_hold_s)
         self.octave_up_hold = float(octave_up_hold_s)
         self.support_threshold = float(support_threshold)
