@@ -31,7 +31,7 @@ class DrumNetOnlineConfig:
     prior_bpm: float = 150.0  # centre of the tempo prior (drum & bass: 160-180 over 80-90)
     reentry: float = 1e-5  # share of the posterior re-spread per frame (tempo changes)
     tempo_bias: float = 2.0  # the tempo prior applied again at every beat, to this power
-    support_threshold: float = 0.1  # a beat needs this activation within 1.1 beat periods
+    support_threshold: float = 0.1  # activation needed within 0.6 beat periods (silence: .055)
     silence_threshold: float = 0.2  # beat activation peak (last 1.5 s) below which: silent
     octave_hold_s: float = 8.0  # a x2 / x1/2 tempo must last this long to be reported
     beats_per_bar: int = 4
@@ -74,7 +74,7 @@ class DrumNetOnline(OnlineBeatTracker):
         if spare < -1e-9:
             raise ConfigError(f"online-beat-tracker.latency_s={self.latency_s}: below the "
                               f"model's look-ahead of {self.stream.lookahead_s:.3f} s")
-        self.lag = int(math.floor(max(spare, 0.0) * self.fps + 1e-6))
+        self.lag = int(math.floor(max(spare, 0.0) * self.fps + 1e-6))  # noqa: RUF046
         self.decoder = OnlineBeatDecoder(
             fps=self.fps, min_bpm=cfg.min_bpm, max_bpm=cfg.max_bpm, lag=self.lag,
             reentry=cfg.reentry, prior_bpm=cfg.prior_bpm, tempo_bias=cfg.tempo_bias,

@@ -118,7 +118,7 @@ def _pulse(bpm: float, seconds: float, start: float = 0.0, weak_every: int = 0,
     act = np.full(n, 0.01)
     beats = np.arange(phase, seconds, 60.0 / bpm)
     for k, b in enumerate(beats):
-        i = int(round(b * FPS))
+        i = int(round(b * FPS))  # noqa: RUF046
         v = weak if weak_every and k % weak_every else 0.9
         for d, f in ((-1, 0.4), (0, 1.0), (1, 0.4)):
             if 0 <= i + d < n:
@@ -149,7 +149,7 @@ def test_decoder_decides_each_beat_with_exactly_its_lag():
 
 def test_decoder_is_silent_in_silence_and_relocks_after_it():
     a1, _ = _pulse(172, 10)
-    a2, ref2 = _pulse(172, 10, start=14.0)
+    a2, _ = _pulse(172, 10, start=14.0)
     act = np.concatenate([a1, np.zeros(400), a2])
     out = _decode(act)
     in_gap = [b for b in out if 10.05 <= b.frame / FPS < 14.0]
@@ -282,7 +282,7 @@ def test_shipped_tracker_follows_a_tempo_change_and_a_silent_gap():
     est = np.array([e.t for e in events])
     f = mir_eval.beat.f_measure(ann["beats"], est)
     assert f >= 0.85, f
-    (s0, s1, _, _), (g0, g1, _, _), (b0, b1, tempo, _) = ann["segments"]
+    (_, s1, _, _), (g0, g1, _, _), (b0, _, tempo, _) = ann["segments"]
     assert not any(g0 + 0.1 <= t < g1 for t in est)  # silent in the gap
     seg = [e for e in events if e.t >= b0]
     ok = [abs(e.bpm / tempo - 1) <= 0.04 for e in seg]

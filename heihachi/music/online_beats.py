@@ -59,15 +59,15 @@ class OnlineBeatDecoder:
                  silence_threshold: float = 0.2, silence_window_s: float = 1.5,
                  reset_after_s: float = 1.0, octave_hold_s: float = 30.0,
                  octave_penalty: float = 1e-3, tempo_bias: float = 2.0,
-                 support_span: float = 1.1,
+                 support_span: float = 0.6,
                  octave_up_hold_s: float = 1.5, support_threshold: float = 0.1,
                  beats_per_bar: int = 4) -> None:
         self.fps = float(fps)
         self.lag = int(lag)
         self.min_bpm, self.max_bpm = float(min_bpm), float(max_bpm)
         self.silence_threshold = float(silence_threshold)
-        self.silence_window = max(1, int(round(silence_window_s * fps)))
-        self.reset_after = int(round(reset_after_s * fps))
+        self.silence_window = max(1, int(round(silence_window_s * fps)))  # noqa: RUF046
+        self.reset_after = int(round(reset_after_s * fps))  # noqa: RUF046
         self.octave_hold = float(octave_hold_s)
         self.octave_up_hold = float(octave_up_hold_s)
         self.support_threshold = float(support_threshold)
@@ -192,7 +192,7 @@ class OnlineBeatDecoder:
             return []
         if b - self.last_beat < 0.6 * interval:
             return []
-        # a beat needs a pulse within a beat period before it (or on it): nothing once the
+        # a beat needs a pulse within support_span periods before it (or on it): nothing once the
         # audio has stopped
         span = int(self.support_span * interval) + d + 3
         if max(list(self.bt)[-span:]) < self.support_threshold:

@@ -28,7 +28,7 @@ def render_stream(seed: int, segments, kits=VALIDATION_KITS) -> tuple[np.ndarray
     t0 = 0.0
     for k, seg in enumerate(segments):
         if seg[0] == "silence":
-            n = int(round(float(seg[1]) * SR))
+            n = int(round(float(seg[1]) * SR))  # noqa: RUF046
             parts.append(np.zeros(n, np.float32))
             segs.append((t0, t0 + n / SR, 0.0, "silence"))
             t0 += n / SR
@@ -37,7 +37,7 @@ def render_stream(seed: int, segments, kits=VALIDATION_KITS) -> tuple[np.ndarray
         dur = bars * 4 * 60.0 / tempo
         x, _, ann = render_clip(np.random.default_rng([seed, k]), kits, duration=dur + 1.0,
                                 style=style, tempo=float(tempo))
-        n = int(round(dur * SR))
+        n = int(round(dur * SR))  # noqa: RUF046
         x = x[:n]
         x = x / (np.max(np.abs(x)) + 1e-9) * 0.5
         parts.append(x.astype(np.float32))

@@ -156,7 +156,7 @@ def to_causal(model: DrumNet) -> DrumNet:
     h = int(cfg["gru_hidden"])
     proj = int(cfg["proj"])
     state = {}
-    for k, v in out.state_dict().items():
+    for k in out.state_dict():
         w = src[k]
         if k.startswith(("onset_head.weight", "vel_head.weight")):
             w = w[:, : proj + h]
