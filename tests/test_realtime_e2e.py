@@ -59,7 +59,7 @@ def test_tiny_tracker_file_pipe_and_block_sizes_agree(tiny_cache: Path, drums_6s
     for e in events:
         assert set(e) == {*KEYS, "emitted_at"}
         assert 0 <= e["t"] <= 6.02 and e["beat"] >= 1 and 0 <= e["confidence"] <= 1
-        assert e["emitted_at"] - e["t"] <= 0.15 + 512 / 44100 + 0.011  # latency + a block
+        assert e["emitted_at"] - e["t"] <= 0.15 + 512 / 44100 + 0.031  # latency, block, 3 fr.
     assert "tracker latency 0.150 s" in r.stderr
     audio, _ = sf.read(drums_6s)
     assert len(sf.read(tmp_path / "click.wav")[0]) == len(audio)
@@ -130,7 +130,8 @@ def test_shipped_tracker_follows_known_beats_a_tempo_change_and_a_silent_gap(
         shipped_run: dict, known_clip: tuple[Path, dict]) -> None:
     """Thresholds: with the weights trained at 13:22 UTC the clip measured beat F 0.98-1.0,
     downbeat F 0.92-1.0 and tempo within 0.1 % in every section (2 s after its start),
-    no event at all in the gap, and every event 0.143-0.154 s after its beat."""
+    no event at all in the gap, and every event 0.143-0.154 s after its beat (with the
+    decoder of 13:44 UTC: one event 0.182 s late, at the tempo change)."""
     events, (path, truth) = shipped_run["events"], known_clip
     t = np.array([e["t"] for e in events])
     beats, downs = np.array(truth["beats"]), np.array(truth["downbeats"])
@@ -150,7 +151,10 @@ def test_shipped_tracker_follows_known_beats_a_tempo_change_and_a_silent_gap(
         spacing = np.median(60 / np.diff(found))  # the bpm said agrees with the beats sent
         assert spacing == pytest.approx(tempo, rel=0.03), (start, spacing, tempo)
     delays = np.array([e["emitted_at"] - e["t"] for e in events])
-    assert delays.max() <= 0.15 + 512 / 44100 + 0.011  # the default latency, + one block
+    # the default latency + one block + the decoder's 3 frames when its estimate jumped
+    # (online_beats.max_late); measured 0.143-0.154 s, and 0.182 s at the tempo change
+    assert delays.max() <= 0.15 + 512 / 44100 + 0.03 + 0.001
+    assert np.median(delays) <= 0.15 + 512 / 44100
     audio, _ = sf.read(path)
     assert len(sf.read(shipped_run["click"])[0]) == len(audio)
 
