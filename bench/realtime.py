@@ -123,7 +123,8 @@ def accuracy(tracker, offline, clips, label: str) -> dict:
                      ("causal_f", "causal_tempo", "offline_f", "offline_tempo")} | {
             "clips": len(sel)}
     dnb = [r for r in rows if 160 <= r["tempo"] <= 180]
-    out["dnb_160_180"] = {"clips": len(dnb), "causal_tempo": int(sum(r["causal_tempo"] for r in dnb)),
+    out["dnb_160_180"] = {"clips": len(dnb),
+                          "causal_tempo": int(sum(r["causal_tempo"] for r in dnb)),
                           "causal_half": int(sum(r["half"] for r in dnb)),
                           "offline_tempo": int(sum(r["offline_tempo"] for r in dnb))}
     out["_delays"] = [d for r in rows for d in r["delays"]]
@@ -238,12 +239,12 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
 
     import torch
+    from unseen.clips import render_unseen_set
 
     from heihachi.hf import RealtimeBeatTracker
     from heihachi.models import resolve
     from heihachi.plugins.drumnet.model import load_drumnet
     from heihachi_train.drumnet.render import render_validation_set
-    from unseen.clips import render_unseen_set
 
     torch.set_num_threads(1)
     t_start = time.time()
@@ -289,7 +290,8 @@ def main(argv: list[str] | None = None) -> dict:
         "half_time_flipped_events": st["half_time"]["summary"]["half_time_flipped"],
         "events_in_silent_gap": st["silent_gap"]["summary"]["events_in_gap"],
     }
-    print("targets:", json.dumps(res["targets"], default=float), f"wall {res['wall_s']} s", flush=True)
+    print("targets:", json.dumps(res["targets"], default=float), f"wall {res['wall_s']} s",
+          flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1, default=float) + "\n")

@@ -27,6 +27,8 @@ Robustness, each a measured choice (``bench/realtime.py``):
   lasts ``octave_hold_s`` (30 s); a doubling
   (hip hop into drum & bass) is believed after ``octave_up_hold_s`` (1.5 s), since
   half-time never makes the beat activations faster;
+- *reported tempo*: the emitted beats' own spacing where it agrees with the filter,
+  the median over the last ``report_median`` (5) beats, so one odd beat does not move it;
 - *support*: a beat is only emitted when the beat activation reached
   ``support_threshold`` within ``support_span`` beat periods before it (or on it), so no
   beat is invented once the audio stops;
@@ -59,7 +61,7 @@ class OnlineBeatDecoder:
                  silence_threshold: float = 0.2, silence_window_s: float = 1.5,
                  reset_after_s: float = 1.0, octave_hold_s: float = 30.0,
                  octave_penalty: float = 1e-3, tempo_bias: float = 2.0,
-                 support_span: float = 0.6,
+                 support_span: float = 0.6, report_median: int = 5,
                  octave_up_hold_s: float = 1.5, support_threshold: float = 0.1,
                  beats_per_bar: int = 4) -> None:
         self.fps = float(fps)
@@ -95,6 +97,7 @@ class OnlineBeatDecoder:
         self.trans = tr / tr.sum(axis=1, keepdims=True)  # [from, to]
         self.tempo_bias = float(tempo_bias)
         self.support_span = float(support_span)
+        self.report_median = int(report_median)
         r = np.maximum(1, np.round(tau / (2.0 * obs_lambda))).astype(int)
         ph, tt = self.state_phase, tau[self.state_tempo]
         self.beat_state = (ph <= r[self.state_tempo]) | (ph >= tt - r[self.state_tempo])
@@ -127,6 +130,7 @@ class OnlineBeatDecoder:
         self.octave_since: float | None = None
         self.locked_bpm: float | None = None
         self.reentry_dist = self.reentry * self.init
+        self.candidates: deque[float] = deque(maxlen=max(1, self.report_median))
         self.confidence = 0.0
         self.bpm: float | None = None
 
@@ -142,6 +146,7 @@ class OnlineBeatDecoder:
 
     def _soft_reset(self) -> None:
         self.alpha = self.init.copy()
+        self.candidates.clear()
         self.beat_frames = []
         self.bar_scores[:] = 0.0
         self.beat_index = 0
@@ -231,6 +236,9 @@ class OnlineBeatDecoder:
             good = ibis[np.abs(ibis * hmm_bpm / (60.0 * self.fps) - 1) < 0.1]
             if len(good) >= 3:
                 bpm = 60.0 * self.fps / float(good.mean())
+        if self.report_median > 1:  # one odd beat's tempo is not a tempo change
+            self.candidates.append(bpm)
+            bpm = float(np.median(self.candidates))
         if self.reported_bpm is None:
             self.reported_bpm = bpm
             return bpm

@@ -4,10 +4,12 @@ half-time sections, and every beat known.
 
     audio, ann = render_stream(7, [("dnb", 174, 8), ("silence", 4.0), ("house", 124, 8)])
 
-A segment ``(style, tempo, bars)`` is one :func:`render.render_clip` of that style and
-tempo (RNG ``[seed, k]``), cut after ``bars`` bars of 4 beats; its beats are shifted to
-where it starts.  Its pattern starts at the clip's own offset, so a cut is a phase jump
-as well as (for a new tempo) a tempo change, like a DJ's hard cut.  ``("silence", s)``
+A segment ``(style, tempo, bars)`` is a :func:`render.render_clip` of that style and
+tempo (RNG ``[seed, k]``) cut to exactly 4 bars and looped ``bars / 4`` times (the beat
+grid runs on across the loop points; the renderer is made for clips of a few seconds,
+and for some long durations it returned no hits at all), its beats shifted to where it
+starts.  Its pattern starts at the clip's own offset, so a cut between segments is a
+phase jump as well as (for a new tempo) a tempo change, like a DJ's hard cut.  ``("silence", s)``
 is digital silence.  ``ann``: ``beats``, ``downbeats`` (seconds), ``segments`` (start,
 end, tempo or 0 for silence, style).
 """
@@ -34,15 +36,21 @@ def render_stream(seed: int, segments, kits=VALIDATION_KITS) -> tuple[np.ndarray
             t0 += n / SR
             continue
         style, tempo, bars = seg
-        dur = bars * 4 * 60.0 / tempo
-        x, _, ann = render_clip(np.random.default_rng([seed, k]), kits, duration=dur + 1.0,
+        unit = 4 * 4 * 60.0 / tempo  # four bars
+        loops = max(1, int(round(bars / 4)))  # noqa: RUF046
+        x, _, ann = render_clip(np.random.default_rng([seed, k]), kits, duration=unit + 1.0,
                                 style=style, tempo=float(tempo))
-        n = int(round(dur * SR))  # noqa: RUF046
-        x = x[:n]
+        if not ann["hits"]:
+            raise RuntimeError(f"render_clip gave no hits for segment {k} ({style}, seed {seed})")
+        m = int(round(unit * SR))  # noqa: RUF046
+        x = np.tile(x[:m], loops)
+        n = len(x)
         x = x / (np.max(np.abs(x)) + 1e-9) * 0.5
         parts.append(x.astype(np.float32))
-        beats += [t0 + b for b in ann["beats"] if b < dur - 1e-3]
-        downs += [t0 + b for b in ann["downbeats"] if b < dur - 1e-3]
+        for j in range(loops):
+            off = t0 + j * m / SR
+            beats += [off + b for b in ann["beats"] if b < m / SR - 1e-3]
+            downs += [off + b for b in ann["downbeats"] if b < m / SR - 1e-3]
         segs.append((t0, t0 + n / SR, float(tempo), style))
         t0 += n / SR
     return np.concatenate(parts), {"beats": np.array(beats), "downbeats": np.array(downs),
