@@ -22,9 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
-from tests.conftest import run_heihachi
-from tests.realtime_support import fake_factory, grid, render_clicks
+from conftest import run_heihachi
+from realtime_support import fake_factory, grid, render_clicks
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORT = ROOT / "tests" / "realtime_support.py"

@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
-from tests.conftest import run_heihachi
-from tests.realtime_support import render_drums
+from conftest import run_heihachi
+from realtime_support import render_drums
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "models_cache" / "heihachi" / "drumnet-online-v1"

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from realtime_support import MetronomeTracker, grid, render_clicks
 
 from heihachi.errors import UsageError
 from heihachi.streaming.events import BeatEvent
@@ -28,7 +29,6 @@ from heihachi.streaming.outputs import (
 )
 from heihachi.streaming.run import run_stream
 from heihachi.streaming.sources import FileSource
-from tests.realtime_support import MetronomeTracker, grid, render_clicks
 
 SR = 22050
 

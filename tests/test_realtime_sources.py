@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from realtime_support import MetronomeTracker, grid, render_clicks
 
 from heihachi.errors import UsageError
 from heihachi.streaming.events import BeatEvent
 from heihachi.streaming.outputs import ClickFileOutput, ClickMixer
 from heihachi.streaming.run import run_stream
 from heihachi.streaming.sources import FileSource, PcmSource, rechunk
-from tests.realtime_support import MetronomeTracker, grid, render_clicks
 
 SR = 22050
 
