@@ -127,6 +127,61 @@ class Captioner(_Task):
         return self._run(path)
 
 
+class RealtimeBeatTracker:
+    """Causal beat tracking from any audio callback: blocks in, ``BeatEvent`` s out.
+
+        tracker = RealtimeBeatTracker(sample_rate=44100, latency_s=0.15)
+        for block in blocks:                     # float32 [n] or [n, channels], any n
+            for ev in tracker.process(block):    # heihachi.streaming.events.BeatEvent
+                print(ev.t, ev.beat, ev.bpm)
+        tail = tracker.flush()                   # end of stream
+
+    ``model``: an ``online-beat-tracker`` plugin name (default ``drumnet-online``) or the
+    weights (cache name or path) for the default plugin.  It composes the same Hydra
+    config as the CLI (``profile``, ``overrides``; plugin settings as keywords) and
+    resolves weights like every plugin.  ``latency_s`` (default: the plugin's, 0.15 s)
+    bounds how long after its audio frame a beat is emitted.
+    """
+
+    kind = "online-beat-tracker"
+
+    def __init__(self, model: str | None = "drumnet-online", sample_rate: int = 44_100,
+                 latency_s: float | None = None, *, device: str | None = "cpu",
+                 profile: str | None = None, overrides: list[str] | tuple[str, ...] = (),
+                 **settings: Any) -> None:
+        from heihachi.registry import get_registry
+        from heihachi.runtime.pipeline import build_plugin
+
+        ov = list(overrides)
+        if model and model in get_registry().names(self.kind):
+            ov.append(f"{self.kind}={model}")
+        elif model:
+            ov.append(f"{self.kind}.model={model}")
+        if latency_s is not None:
+            ov.append(f"{self.kind}.latency_s={float(latency_s)}")
+        ov += [f"{self.kind}.{k}={_value(v)}" for k, v in settings.items()]
+        if profile:
+            ov.append(f"profile={profile}")
+        _cfg, self.plugin = build_plugin(self.kind, ov)
+        if device is not None:
+            self.plugin.device = device
+        self.plugin.open(int(sample_rate))
+        self.sample_rate = int(sample_rate)
+        self.latency_s = self.plugin.latency_s
+
+    def process(self, block: Any) -> list[Any]:
+        """Feed one block (float32 ``[n]`` or ``[n, channels]``); the beats it decided."""
+        return self.plugin.process(block)
+
+    def reset(self) -> None:
+        """Start a new stream (time back to 0), keeping the model loaded."""
+        self.plugin.reset()
+
+    def flush(self) -> list[Any]:
+        """End of stream: the beats still pending."""
+        return self.plugin.flush()
+
+
 class SimilaritySearch:
     """A semantic index over a music collection: add files, search by text or example.
 

@@ -66,6 +66,12 @@ def register_key_detectors(register: Register) -> None:
 
 
 @hookspec
+def register_online_beat_trackers(register: Register) -> None:
+    """Register causal beat trackers (``heihachi.tasks.OnlineBeatTracker``): audio in
+    blocks, ``BeatEvent`` s out as soon as each beat is decided."""
+
+
+@hookspec
 def register_process_tasks(register: Register) -> None:
     """Register ``heihachi process`` tasks (``heihachi.process.task.ProcessTask`` subclasses);
     ``process.tasks=[NAME,...]`` selects them by their ``name``."""

@@ -35,6 +35,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "heihachi.plugins.beat_this_tracker",
     "heihachi.plugins.hf_drum_classifier",
     "heihachi.plugins.drumnet_tasks",
+    "heihachi.plugins.drumnet_online",
     "heihachi.plugins.madmom_beats",
     "heihachi.plugins.clap",
     "heihachi.plugins.hf_captioner",

@@ -261,6 +261,48 @@ class KeyDetector(Plugin):
         raise NotImplementedError
 
 
+class OnlineBeatTracker(Plugin):
+    """Causal beat tracking: audio in blocks, each beat out as soon as it is decided.
+
+    Not run by the batch runtime: a caller (``heihachi.hf.RealtimeBeatTracker``, an audio
+    callback) calls :meth:`open` with its stream's sample rate, then :meth:`process` with
+    every block of that stream (float32 mono ``[n]`` or ``[n, channels]``, any ``n``) and
+    :meth:`flush` at the end.  A beat is emitted at most ``latency_s`` of stream time after
+    the audio frame it sits on (plus the time of the block it was decided in); event
+    times are stream times (samples fed / ``input_rate``).  ``sample_rate`` is the
+    model's own rate (what ``models`` and ``plugins`` show); ``input_rate`` the stream's.
+    """
+
+    kind: ClassVar[str] = "online-beat-tracker"
+    input_rate: int = 0
+
+    @dataclass
+    class Config:
+        model: str | None = None
+        latency_s: float = 0.15
+
+    @property
+    def latency_s(self) -> float:
+        """The configured latency budget in seconds."""
+        return float(getattr(self.config, "latency_s", 0.15))
+
+    def open(self, sample_rate: int) -> None:
+        """Start a stream at ``sample_rate`` Hz (loads the model on first use; resets)."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget the stream so far (time restarts at 0); the sample rate stays."""
+        raise NotImplementedError
+
+    def process(self, block: Any) -> list[Any]:
+        """Feed one block; returns the ``BeatEvent`` s decided by it, in time order."""
+        raise NotImplementedError
+
+    def flush(self) -> list[Any]:
+        """End of stream: the beats still pending (the end is padded with silence)."""
+        raise NotImplementedError
+
+
 #: kind -> (base class, batched method, registering hook, CLI command)
 KINDS: dict[str, tuple[type[Plugin], str, str, str]] = {
     "extractor": (FeatureExtractor, "embed", "register_extractors", "extract"),
@@ -271,4 +313,6 @@ KINDS: dict[str, tuple[type[Plugin], str, str, str]] = {
     "similarity": (SimilarityModel, "embed_audio", "register_similarity_models", "similarity"),
     "segmenter": (Segmenter, "frames", "register_segmenters", "sections"),
     "key-detector": (KeyDetector, "key_frames", "register_key_detectors", "key"),
+    "online-beat-tracker": (OnlineBeatTracker, "process", "register_online_beat_trackers",
+                            "realtime"),
 }

@@ -11,6 +11,7 @@ import sys
 import click
 
 from heihachi.cli.common import EXIT_OK, EXIT_SOME_FAILED, TASK_HELP, report, split_args
+from heihachi.cli.realtime import realtime_beats
 from heihachi.cli.search import similarity_command, tag_command
 from heihachi.errors import HeihachiError, UsageError
 
@@ -73,6 +74,7 @@ for _kind, _cmd, _summary in (
 
 hf.add_command(similarity_command)  # replaces the generic `hf similarity`
 hf.add_command(tag_command)
+hf.add_command(realtime_beats)  # issue 18: live beats, NDJSON/click/MIDI clock/OSC
 
 
 @hf.command("drum-patterns", context_settings={"ignore_unknown_options": True})

@@ -219,6 +219,9 @@ def _main(argv: list[str] | None) -> dict:
     ap.add_argument("--init", type=str, default="",
                     help="fine-tune: start from the weights (and architecture) of this drumnet "
                          "directory instead of a random initialisation")
+    ap.add_argument("--causal", action="store_true",
+                    help="a causal model (forward-only GRU; model.to_causal): with --init, "
+                         "converted from the initial (bidirectional) weights")
     ap.add_argument("--extra-styles", type=float, default=0.0,
                     help="probability per clip of an extra metre or feel (patterns."
                          "EXTRA_STYLES: 3/4, 6/8, hats-only intro, swung hip hop)")
@@ -278,6 +281,8 @@ def _main(argv: list[str] | None) -> dict:
             value = _flag_text(model.config[key])
             if value != _flag_text(DEFAULT_CONFIG[key]):
                 argv += ["--" + key.replace("_", "-"), value]
+        if model.causal:
+            argv += ["--causal"]
         extra, lend_classes = _extra_kit_plan(args.extra_kits, args.extra_classes)
         return _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
                                   extra, lend_classes)
@@ -304,7 +309,13 @@ def _main(argv: list[str] | None) -> dict:
             raise SystemExit("--init: the architecture comes from the initial weights; "
                              "drop the architecture flags")
         model = load_init(args.init)
+        if args.causal and not model.causal:
+            from heihachi.plugins.drumnet.model import to_causal
+
+            model = to_causal(model)
     else:
+        if args.causal:
+            cfg["causal"] = True
         model = build(cfg)
     fps = model.fps
     # lending extra kits never play a clip's main kit; otherwise they join the main kits
@@ -423,6 +434,7 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "label_smooth": args.label_smooth, "tune_chain_p": args.tune_chain,
         "extra_styles_p": args.extra_styles, "real_beds_p": args.real_beds,
         "negatives_p": args.negatives, "init": args.init,
+        "causal": bool(getattr(model, "causal", False)),
         "init_sha256": init_sha(args.init),
         "n_params": n_params(model),
         "train_time_s": round(train_s, 1),

@@ -7,6 +7,12 @@ module.  Output per frame: onset probabilities ``[B, F, 5]`` (kick, snare, hihat
 cymbal), beat/downbeat probabilities ``[B, F, 2]`` and velocities ``[B, F, 5]``, with
 ``F = T // hop + 1`` (frame ``i`` is centred at ``i * hop`` samples).
 
+With ``"causal": true`` in the config the GRU runs forward only and every head reads the
+forward state, so frame ``i`` depends on audio up to ``i * hop + n_fft / 2`` samples (the
+STFT window) plus ``len(channels) * 2`` frames (each 3x3 conv looks one frame ahead):
+:data:`lookahead_samples` gives the figure.  ``plugins/drumnet/stream.py`` runs such a
+model block by block; :func:`to_causal` makes one from a bidirectional model.
+
 Weights are stored as ``config.json`` + ``model.safetensors`` (no pickle anywhere).
 """
 
@@ -97,11 +103,20 @@ class DrumNet(nn.Module):
         proj = int(cfg["proj"])
         self.proj = nn.Sequential(nn.Linear(cin * nfreq, proj), nn.ReLU(), nn.Dropout(0.1))
         h = int(cfg["gru_hidden"])
-        self.gru = nn.GRU(proj, h, batch_first=True, bidirectional=True)
+        self.causal = bool(cfg.get("causal", False))
+        self.gru = nn.GRU(proj, h, batch_first=True, bidirectional=not self.causal)
+        gdim = h if self.causal else 2 * h
         nc = len(self.classes)
-        self.onset_head = nn.Linear(proj + 2 * h, nc)
-        self.vel_head = nn.Linear(proj + 2 * h, nc)
-        self.beat_head = nn.Linear(2 * h, 2)
+        self.onset_head = nn.Linear(proj + gdim, nc)
+        self.vel_head = nn.Linear(proj + gdim, nc)
+        self.beat_head = nn.Linear(gdim, 2)
+
+    @property
+    def lookahead_samples(self) -> int:
+        """Audio after a frame's centre that its outputs depend on (causal models: the
+        STFT half-window plus one frame per conv layer; bidirectional: unbounded)."""
+        n_conv = 2 * len(self.config["channels"])
+        return int(self.config["n_fft"]) // 2 + n_conv * self.hop_length
 
     def features(self, audio: torch.Tensor) -> torch.Tensor:
         x = self.frontend(audio)  # [B, F, M]
@@ -127,6 +142,30 @@ class DrumNet(nn.Module):
 
 def build(config: dict | None = None) -> DrumNet:
     return DrumNet(config)
+
+
+def to_causal(model: DrumNet) -> DrumNet:
+    """A causal drumnet initialised from a bidirectional one: frontend, convs, projection
+    and heads copied, the GRU's forward direction kept, each head's weights on the
+    backward state dropped (the starting point of a causal fine-tune)."""
+    if model.causal:
+        raise ValueError("the model is causal already")
+    cfg = {**model.config, "causal": True}
+    out = DrumNet(cfg)
+    src = model.state_dict()
+    h = int(cfg["gru_hidden"])
+    proj = int(cfg["proj"])
+    state = {}
+    for k in out.state_dict():
+        w = src[k]
+        if k.startswith(("onset_head.weight", "vel_head.weight")):
+            w = w[:, : proj + h]
+        elif k == "beat_head.weight":
+            w = w[:, :h]
+        state[k] = w.clone()
+    out.load_state_dict(state, strict=True)
+    out.train(model.training)
+    return out
 
 
 def n_params(model: nn.Module) -> int:
@@ -164,9 +203,10 @@ def load_drumnet(path: str | Path, device: str | torch.device = "cpu") -> DrumNe
     return model.to(device)
 
 
-def make_tiny(path: str | Path, seed: int = 0) -> Path:
+def make_tiny(path: str | Path, seed: int = 0, causal: bool = False) -> Path:
     """Write a tiny random-weight drumnet (same architecture, minimal width)."""
     torch.manual_seed(seed)
-    model = DrumNet({**DEFAULT_CONFIG, **TINY_OVERRIDES, "tiny": True})
+    extra = {"causal": True} if causal else {}
+    model = DrumNet({**DEFAULT_CONFIG, **TINY_OVERRIDES, "tiny": True, **extra})
     model.eval()
     return save_drumnet(model, path)
