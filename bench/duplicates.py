@@ -9,11 +9,12 @@ gain -6 dB, first 2 s trimmed, mono) query the index with `index search --audio`
 semantics (segment votes, one hit per track). The baseline in the same run is
 the naive fingerprint: one mean/std log-mel vector per file, cosine top-1.
 
-`--set dj` is the harder set: up to two 30 s excerpts of each of the real tracks
-of five Debian music packages (`apt-get install asc-music singularity-music
-hyperrogue-music planetblupi-music-ogg drascula-music`; none is reserved for the
-drum evaluation), with the copies a DJ mix makes on top: played 3 % faster or slower
-(pitch and tempo, a turntable's pitch fader) and stretched 3 % (tempo only, key lock).
+`--set dj` is the harder set: up to two 30 s excerpts of each of the 115 real tracks
+of six Debian music packages (`apt-get install asc-music singularity-music
+hyperrogue-music planetblupi-music-ogg drascula-music wesnoth-1.16-music`; none is
+reserved for the drum evaluation), with the copies a DJ mix makes on top: played 3 %
+faster or slower (pitch and tempo, a turntable's pitch fader) and stretched 3 % (tempo
+only, key lock).
 
     python bench/duplicates.py [--music-dir DIR ...] [--excerpt 30] [--set asc|dj]
 """
@@ -31,7 +32,7 @@ ALTERATIONS = ("mp3_128k", "ogg", "resample_22k", "gain_-6dB", "trim_2s", "mono"
 DJ_ALTERATIONS = (*ALTERATIONS, "speed_+3%", "speed_-3%", "stretch_+3%", "stretch_-3%")
 DJ_DIRS = ("/usr/share/games/asc/music", "/usr/share/games/singularity/music",
            "/usr/share/hyperrogue/music", "/usr/share/planetblupi/music",
-           "/usr/share/scummvm/drascula/audio")
+           "/usr/share/scummvm/drascula/audio", "/usr/share/games/wesnoth/1.16/data/core/music")
 
 
 def excerpts(music_dirs: list[Path], seconds: float, out: Path, per_track: int | None = None
