@@ -62,6 +62,9 @@ def from_sound_card(device: int | None) -> None:
 
 
 if __name__ == "__main__":
+    import torch
+
+    torch.set_num_threads(1)  # per-block work is tiny: extra threads only add latency
     if len(sys.argv) > 2 and sys.argv[1] == "--file":
         from_file(sys.argv[2])
     else:

@@ -141,6 +141,11 @@ class RealtimeBeatTracker:
     config as the CLI (``profile``, ``overrides``; plugin settings as keywords) and
     resolves weights like every plugin.  ``latency_s`` (default: the plugin's, 0.15 s)
     bounds how long after its audio frame a beat is emitted.
+
+    In a realtime process call ``torch.set_num_threads(1)`` first (the tracker does not
+    change that process-wide setting for you): each block is a few small matrix products,
+    and intra-op threads cost more than they save (2 s of audio took 0.52 s on one thread
+    and 3-8 s on two, on 2 cores); ``hf realtime-beats --threads`` defaults to 1.
     """
 
     kind = "online-beat-tracker"
