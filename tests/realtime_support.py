@@ -26,6 +26,58 @@ if str(ROOT) not in sys.path:
 from heihachi.streaming.events import BeatEvent  # noqa: E402
 
 
+def event(t: float, bpm: float = 120.0, beat: int = 1, now: float | None = None
+          ) -> BeatEvent:
+    """A beat event at ``t``, decided 50 ms later unless ``now`` says when."""
+    return BeatEvent(t=t, beat=beat, downbeat=beat == 1, bpm=bpm, confidence=0.8,
+                     emitted_at=t + 0.05 if now is None else now)
+
+
+def silence_blocks(seconds: float, sample_rate: int, block: int = 512, channels: int = 1):
+    """``(block, stream time)`` pairs of silence, as a source yields them."""
+    n = round(seconds * sample_rate)
+    for i in range(0, n, block):
+        yield np.zeros((min(block, n - i), channels), np.float32), i / sample_rate
+
+
+class MidiReceiver:
+    """A loopback TCP receiver of mido's socket protocol (raw MIDI bytes): every
+    message type with its arrival time."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.got: list[tuple[float, str]] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        import time
+
+        import mido
+
+        conn, _ = self.server.accept()
+        parser = mido.Parser()
+        with conn:
+            while data := conn.recv(4096):
+                now = time.monotonic()
+                parser.feed(data)
+                self.got += [(now, m.type) for m in parser]
+
+    def messages(self, timeout: float = 10) -> list[tuple[float, str]]:
+        """Wait for the sender to close, then every ``(arrival time, type)``."""
+        self.thread.join(timeout)
+        self.server.close()
+        return self.got
+
+    def types(self, timeout: float = 10) -> list[str]:
+        """The message types in arrival order."""
+        return [t for _, t in self.messages(timeout)]
+
+
 def grid(bpm: float, first: float, count: int) -> list[float]:
     """``count`` beat times at ``bpm`` from ``first``."""
     return [first + i * 60.0 / bpm for i in range(count)]

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import run_heihachi
-from realtime_support import fake_factory, grid, render_clicks
+from realtime_support import MidiReceiver, fake_factory, grid, render_clicks
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORT = ROOT / "tests" / "realtime_support.py"
@@ -47,31 +47,6 @@ def _support(args: list[str], beats: str = "120,0.25,1000", **kw: object) -> sub
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
 
 
-class _Receiver:
-    """Loopback TCP MIDI receiver (raw bytes, parsed with mido): message types in order."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.types: list[str] = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        import mido
-
-        conn, _ = self.server.accept()
-        parser = mido.Parser()
-        with conn:
-            while data := conn.recv(4096):
-                parser.feed(data)
-                self.types += [m.type for m in parser]
-
-    def result(self) -> list[str]:
-        self.thread.join(10)
-        self.server.close()
-        return self.types
-
 
 def test_fast_file_to_ndjson_click_midi_and_osc_at_once(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch
@@ -83,7 +58,7 @@ def test_fast_file_to_ndjson_click_midi_and_osc_at_once(tmp_path: Path,
     clip = _clip(tmp_path, beats, 7.0)
     make = fake_factory(beats)
     monkeypatch.setattr("heihachi.cli.realtime.make_tracker", make)
-    midi = _Receiver()
+    midi = MidiReceiver()
     osc: list[str] = []
     dispatcher = Dispatcher()
     dispatcher.set_default_handler(lambda address, *args: osc.append(address))
@@ -113,7 +88,7 @@ def test_fast_file_to_ndjson_click_midi_and_osc_at_once(tmp_path: Path,
     assert sum(b[0] for b in tracker.blocks) == 7 * 44100
     audio, sr = sf.read(tmp_path / "out" / "click.wav")
     assert sr == 44100 and audio.shape == (7 * 44100, 2)
-    types = midi.result()
+    types = midi.types()
     assert types[0] == "start" and types[-1] == "stop" and types.count("clock") > 24 * 17
     assert osc.count("/beat") == 20 and osc.count("/bpm") == 20
     assert "20 beats" in r.stderr and "7.00 s of audio" in r.stderr
@@ -155,7 +130,7 @@ def test_paced_file_emits_each_beat_when_its_audio_has_played(tmp_path: Path) ->
 def test_ctrl_c_finalizes_the_click_file_and_sends_midi_stop(tmp_path: Path) -> None:
     beats = grid(120, 0.25, 1000)
     clip = _clip(tmp_path, beats[:40], 20.0, channels=1)
-    midi = _Receiver()
+    midi = MidiReceiver()
     out = tmp_path / "click.wav"
     proc = _support(["--input", str(clip), "--click-out", str(out),
                      "--midi-port", f"tcp:127.0.0.1:{midi.port}"])
@@ -167,7 +142,7 @@ def test_ctrl_c_finalizes_the_click_file_and_sends_midi_stop(tmp_path: Path) -> 
     assert all(e["t"] in beats for e in _lines(rest.decode()))  # whole lines only
     assert proc.returncode == 0, err.decode()
     assert "stopped by Ctrl-C" in err.decode()
-    types = midi.result()
+    types = midi.types()
     assert types[0] == "start" and types[-1] == "stop"
     audio, sr = sf.read(out)
     assert 0.5 * sr < len(audio) < 10 * sr  # what had played when stopped

@@ -17,10 +17,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from realtime_support import MetronomeTracker, grid, render_clicks
+from realtime_support import (
+    MetronomeTracker,
+    MidiReceiver,
+    event,
+    grid,
+    render_clicks,
+    silence_blocks,
+)
 
 from heihachi.errors import UsageError
-from heihachi.streaming.events import BeatEvent
 from heihachi.streaming.midi_clock import ClockSchedule, MidiClockOutput, open_midi_port
 from heihachi.streaming.outputs import (
     NdjsonOutput,
@@ -32,17 +38,6 @@ from heihachi.streaming.sources import FileSource
 
 SR = 22050
 
-
-def _event(t: float, bpm: float = 120.0, beat: int = 1, now: float | None = None
-           ) -> BeatEvent:
-    return BeatEvent(t=t, beat=beat, downbeat=beat == 1, bpm=bpm, confidence=0.8,
-                     emitted_at=t + 0.05 if now is None else now)
-
-
-def _silence_blocks(seconds: float, block: int = 512, channels: int = 1):
-    n = round(seconds * SR)
-    for i in range(0, n, block):
-        yield np.zeros((min(block, n - i), channels), np.float32), i / SR
 
 
 # --- NDJSON ----------------------------------------------------------------------------
@@ -61,7 +56,7 @@ def test_ndjson_one_object_per_line_with_the_schema_flushed_per_event() -> None:
     stream = _CountingStream()
     out = NdjsonOutput(stream)
     beats = grid(120, 0.25, 6)
-    run_stream(_silence_blocks(3.5), MetronomeTracker(beats, SR), [out], SR)
+    run_stream(silence_blocks(3.5, SR), MetronomeTracker(beats, SR), [out], SR)
     lines = stream.getvalue().splitlines()
     assert len(lines) == 6 and stream.flushes == 6
     records = [json.loads(line) for line in lines]
@@ -84,7 +79,7 @@ def _pulse_times(beats: list[float], bpms: list[float], latency: float, end: flo
     for k in range(round(end / step) + 1):
         now = k * step
         while i < len(beats) and beats[i] + latency <= now:
-            sched.on_beat(_event(beats[i], bpms[i]))
+            sched.on_beat(event(beats[i], bpms[i]))
             i += 1
         sent += [now] * sched.take_due(now)
     return sent
@@ -121,33 +116,6 @@ def test_clock_schedule_24_pulses_per_beat_through_a_tempo_change_and_a_gap() ->
     assert gaps.min() >= 0.004 and gaps.max() <= 0.03, (gaps.min(), gaps.max())
 
 
-class _MidiReceiver:
-    """A loopback TCP receiver of mido's socket protocol (raw MIDI bytes): every
-    message with its arrival time."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.got: list[tuple[float, str]] = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        import mido
-
-        conn, _ = self.server.accept()
-        parser = mido.Parser()
-        with conn:
-            while data := conn.recv(4096):
-                now = time.monotonic()
-                parser.feed(data)
-                self.got += [(now, m.type) for m in parser]
-
-    def messages(self, timeout: float = 10) -> list[tuple[float, str]]:
-        self.thread.join(timeout)
-        self.server.close()
-        return self.got
-
 
 def _check_clock_stream(types: list[str], beats: list[float], end: float, bpm: float) -> None:
     assert types[0] == "start" and types[-1] == "stop"
@@ -180,7 +148,7 @@ def test_midi_clock_fast_mode_over_loopback_to_a_mido_port_server() -> None:
     thread.start()
     beats = grid(120, 0.25, 8)
     out = MidiClockOutput(open_midi_port(f"tcp:127.0.0.1:{free}"), realtime=False)
-    run_stream(_silence_blocks(4.0), MetronomeTracker(beats, SR), [out], SR)
+    run_stream(silence_blocks(4.0, SR), MetronomeTracker(beats, SR), [out], SR)
     thread.join(10)
     server.close()
     _check_clock_stream(types, beats, 4.0, 120)
@@ -191,7 +159,7 @@ def test_midi_clock_real_time_spacing_matches_the_bpm(tmp_path: Path) -> None:
     path = tmp_path / "clip.wav"
     beats = grid(150, 0.2, 7)
     sf.write(path, render_clicks(beats, 2.8, SR), SR)
-    rx = _MidiReceiver()
+    rx = MidiReceiver()
     out = MidiClockOutput(open_midi_port(f"tcp:127.0.0.1:{rx.port}"), realtime=True)
     src = FileSource(path, block=512, realtime=True)
     t_start = time.monotonic()
@@ -231,7 +199,7 @@ def test_virtual_midi_port_receives_the_clock() -> None:
     midi_in.open_port(idx)
     midi_in.ignore_types(timing=False)
     out = MidiClockOutput(port, realtime=False)
-    run_stream(_silence_blocks(1.0), MetronomeTracker(grid(120, 0.1, 2), SR), [out], SR)
+    run_stream(silence_blocks(1.0, SR), MetronomeTracker(grid(120, 0.1, 2), SR), [out], SR)
     time.sleep(0.2)
     msgs = []
     while (m := midi_in.get_message()) is not None:
@@ -261,7 +229,7 @@ def test_osc_beat_and_bpm_over_loopback() -> None:
     try:
         beats = grid(174, 0.2, 10)
         out = OscOutput(*parse_host_port(f"127.0.0.1:{server.server_address[1]}", "--osc"))
-        run_stream(_silence_blocks(3.6), MetronomeTracker(beats, SR), [out], SR)
+        run_stream(silence_blocks(3.6, SR), MetronomeTracker(beats, SR), [out], SR)
         deadline = time.monotonic() + 5
         while len(got) < 20 and time.monotonic() < deadline:
             time.sleep(0.01)

@@ -13,27 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from realtime_support import MetronomeTracker, grid, render_clicks
+from realtime_support import MetronomeTracker, event, grid, render_clicks, silence_blocks
 
 from heihachi.errors import UsageError
-from heihachi.streaming.events import BeatEvent
 from heihachi.streaming.outputs import ClickFileOutput, ClickMixer
 from heihachi.streaming.run import run_stream
 from heihachi.streaming.sources import FileSource, PcmSource, rechunk
 
 SR = 22050
 
-
-def _event(t: float, bpm: float = 120.0, beat: int = 1, now: float | None = None
-           ) -> BeatEvent:
-    return BeatEvent(t=t, beat=beat, downbeat=beat == 1, bpm=bpm, confidence=0.8,
-                     emitted_at=t + 0.05 if now is None else now)
-
-
-def _silence_blocks(seconds: float, block: int = 512, channels: int = 1):
-    n = round(seconds * SR)
-    for i in range(0, n, block):
-        yield np.zeros((min(block, n - i), channels), np.float32), i / SR
 
 
 # --- sources ---------------------------------------------------------------------------
@@ -206,7 +194,7 @@ def test_live_click_plays_input_plus_each_click_once_decided(monkeypatch: pytest
     fake = _FakeSoundDevice([])
     monkeypatch.setitem(sys.modules, "sounddevice", fake)
     beats = grid(120, 0.3, 5)
-    run_stream(_silence_blocks(3.0), MetronomeTracker(beats, SR, latency_s=0.05),
+    run_stream(silence_blocks(3.0, SR), MetronomeTracker(beats, SR, latency_s=0.05),
                [ClickPlayOutput(SR, 1)], SR)
     played = np.concatenate(fake.written)[:, 0]
     assert len(played) == round(3.0 * SR)
@@ -225,7 +213,7 @@ def test_click_file_has_the_input_length_and_a_click_at_every_event(tmp_path: Pa
     beats = grid(120, 0.3, 6)
     out = ClickFileOutput(tmp_path / "click.wav", SR, 1)
     seconds = 3.33
-    run_stream(_silence_blocks(seconds), MetronomeTracker(beats, SR), [out], SR)
+    run_stream(silence_blocks(seconds, SR), MetronomeTracker(beats, SR), [out], SR)
     audio, sr = sf.read(tmp_path / "click.wav", dtype="float32")
     assert sr == SR and len(audio) == round(seconds * SR)
     assert not list(tmp_path.glob(".tmp-*"))  # written atomically, temp file gone
@@ -247,7 +235,7 @@ def test_live_click_mixer_places_late_beats_at_once_and_predicted_ones_on_time()
     block = np.zeros((512, 1), np.float32)
     length = round(0.03 * SR)  # a 30 ms click: 662 frames
     assert not mixer.mix(block).any()                         # frames 0..511
-    mixer.add([_event(100 / SR), _event(1300 / SR, beat=2)])  # one late, one ahead
+    mixer.add([event(100 / SR), event(1300 / SR, beat=2)])  # one late, one ahead
     first = mixer.mix(block)                                  # frames 512..1023
     assert first[0, 0] == 0 and first[1, 0] != 0              # late: at once (sin(0) = 0)
     second = mixer.mix(block)                                 # frames 1024..1535
