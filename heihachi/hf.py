@@ -25,16 +25,9 @@ class _Task:
     def __init__(self, plugin: str | None = None, model: str | None = None, *,
                  device: str | None = None, profile: str | None = None,
                  overrides: list[str] | tuple[str, ...] = (), **settings: Any) -> None:
-        ov = list(overrides)
-        if plugin:
-            ov.append(f"{self.kind}={plugin}")
-        if model:
-            ov.append(f"{self.kind}.model={model}")
-        ov += [f"{self.kind}.{k}={_value(v)}" for k, v in settings.items()]
+        ov = _overrides(self.kind, overrides, plugin, model, profile, settings)
         if device:
             ov.append(f"runtime.device={device}")
-        if profile:
-            ov.append(f"profile={profile}")
         self.overrides = ov
         self._runner: Any = None
         self._tmp: Any = None
@@ -65,6 +58,22 @@ class _Task:
             raise HeihachiError(entry.error or f"{path}: failed")
         self.track_dir = captured["track"].dir(self._runner.opts.output_dir)
         return captured["result"]
+
+
+def _overrides(kind: str, overrides: list[str] | tuple[str, ...], plugin: str | None,
+               model: str | None, profile: str | None, settings: dict[str, Any]
+               ) -> list[str]:
+    """The Hydra overrides of an API object: the caller's, then plugin, weights, plugin
+    settings and profile, as the CLI would spell them."""
+    ov = list(overrides)
+    if plugin:
+        ov.append(f"{kind}={plugin}")
+    if model:
+        ov.append(f"{kind}.model={model}")
+    ov += [f"{kind}.{k}={_value(v)}" for k, v in settings.items()]
+    if profile:
+        ov.append(f"profile={profile}")
+    return ov
 
 
 def _value(v: Any) -> str:
@@ -157,16 +166,11 @@ class RealtimeBeatTracker:
         from heihachi.registry import get_registry
         from heihachi.runtime.pipeline import build_plugin
 
-        ov = list(overrides)
-        if model and model in get_registry().names(self.kind):
-            ov.append(f"{self.kind}={model}")
-        elif model:
-            ov.append(f"{self.kind}.model={model}")
+        is_plugin = bool(model) and model in get_registry().names(self.kind)
         if latency_s is not None:
-            ov.append(f"{self.kind}.latency_s={float(latency_s)}")
-        ov += [f"{self.kind}.{k}={_value(v)}" for k, v in settings.items()]
-        if profile:
-            ov.append(f"profile={profile}")
+            settings = {"latency_s": float(latency_s), **settings}
+        ov = _overrides(self.kind, overrides, model if is_plugin else None,
+                        None if is_plugin else model, profile, settings)
         _cfg, self.plugin = build_plugin(self.kind, ov)
         if device is not None:
             self.plugin.device = device
