@@ -148,6 +148,70 @@ def test_rate_limit_token_bucket():
     assert rl.take(b"a", now=0.6) == 0.0  # refilled
 
 
+def test_queue_gate_refuses_uploads_past_max_uploads_before_reading_them():
+    """With ``max_uploads`` uploads streaming in, the next gets 503 + Retry-After at once,
+    its body unread; small POSTs pass; in-flight uploads count against the queue bound."""
+    import asyncio
+
+    from heihachi.serve.guards import QueueGate
+
+    class Store:
+        queued = 0
+
+        def counts(self) -> dict[str, int]:
+            return {"queued": self.queued}
+
+    async def scenario() -> None:
+        release = asyncio.Event()
+        reads: list[str] = []
+
+        async def app(scope, receive, send):  # stands for FastAPI: reads the body, answers
+            await receive()
+            await release.wait()
+            await send({"type": "http.response.start", "status": 202, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+        store = Store()
+        gate = QueueGate(app, store=store, max_queue=3, max_uploads=2)
+
+        def request(kind: str) -> tuple[dict, object, object, list]:
+            ctype = b"multipart/form-data; boundary=x" if kind == "upload" else b"text/plain"
+            scope = {"type": "http", "method": "POST", "path": "/api/v1/drums",
+                     "headers": [(b"content-type", ctype)]}
+            sent: list[dict] = []
+
+            async def receive() -> dict:
+                reads.append(kind)
+                return {"type": "http.request", "body": b"...", "more_body": False}
+
+            async def send(msg: dict) -> None:
+                sent.append(msg)
+            return scope, receive, send, sent
+
+        first, second = request("upload"), request("upload")
+        running = [asyncio.create_task(gate(*r[:3])) for r in (first, second)]
+        await asyncio.sleep(0.01)
+        assert gate.receiving == 2
+        third = request("upload")
+        await gate(*third[:3])
+        assert third[3][0]["status"] == 503 and (b"retry-after", b"1") in third[3][0]["headers"]
+        assert b"--max-uploads" in third[3][1]["body"] and reads == ["upload", "upload"]
+        store.queued = 1  # 1 queued + 2 being received = the bound of 3: the queue is full
+        small = request("text")
+        await gate(*small[:3])
+        assert small[3][0]["status"] == 503 and b"queue is full" in small[3][1]["body"]
+        release.set()
+        await asyncio.gather(*running)
+        assert [r[3][0]["status"] for r in (first, second)] == [202, 202]
+        assert gate.receiving == 0
+        store.queued = 0
+        fourth = request("upload")
+        await gate(*fourth[:3])
+        assert fourth[3][0]["status"] == 202
+
+    asyncio.run(scenario())
+
+
 def test_timeline_reads_process_sections_and_key(tmp_path):
     from heihachi.serve.folders import list_tracks, timeline
 

@@ -37,6 +37,9 @@ from heihachi.errors import UsageError
               help="Requests a client may send at once before the rate limit applies.")
 @click.option("--max-queue", default=1000, show_default=True, type=int,
               help="Queued jobs at most; past it, 503 with Retry-After.")
+@click.option("--max-uploads", default=4, show_default=True, type=int,
+              help="Uploads received at once at most (0: no limit); past it, 503 with "
+                   "Retry-After before the body is read.")
 @click.option("--batch-files", default=16, show_default=True, type=int,
               help="Queued files a worker runs in one batched pass at most.")
 @click.option("--retention-hours", default=168.0, show_default=True, type=float,
@@ -46,7 +49,8 @@ from heihachi.errors import UsageError
 def serve_cmd(overrides: tuple[str, ...], host: str, port: int, data: str, workers: int,
               results: str | None, api_keys: tuple[str, ...], cors: tuple[str, ...],
               max_upload_mb: float, rate_limit: float, rate_burst: int, max_queue: int,
-              batch_files: int, retention_hours: float, wait_timeout: float) -> None:
+              max_uploads: int, batch_files: int, retention_hours: float,
+              wait_timeout: float) -> None:
     """Serve the REST API (/api/v1, docs at /docs) and the web explorer (/).
 
     Trailing KEY=VALUE overrides apply to every job, as on the CLI: `profile=tiny`,
@@ -64,7 +68,8 @@ def serve_cmd(overrides: tuple[str, ...], host: str, port: int, data: str, worke
                              overrides=list(overrides), api_keys=api_keys_from(api_keys),
                              cors_origins=list(cors), max_upload_mb=max_upload_mb,
                              rate_per_s=rate_limit, rate_burst=rate_burst,
-                             max_queue=max_queue, batch_files=batch_files,
+                             max_queue=max_queue, max_uploads=max_uploads,
+                             batch_files=batch_files,
                              retention_h=retention_hours, wait_timeout_s=wait_timeout,
                              results=Path(results) if results else None)
     run_server(settings)

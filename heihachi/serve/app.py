@@ -127,8 +127,10 @@ def create_app(settings: ServeSettings, start_workers: bool = True) -> FastAPI:
 
     # add_middleware wraps: the last added is the outermost. Order, outside in: JSON
     # errors -> CORS (so refusals carry CORS headers) -> body limit -> auth -> rate limit
-    # -> queue gate (a full queue refuses an upload before its body is read).
-    app.add_middleware(QueueGate, store=store, max_queue=settings.max_queue)
+    # -> queue gate (a full queue, or too many uploads at once, refuses an upload before
+    # its body is read).
+    app.add_middleware(QueueGate, store=store, max_queue=settings.max_queue,
+                       max_uploads=settings.max_uploads)
     app.add_middleware(RateLimit, rate=settings.rate_per_s, burst=settings.rate_burst)
     app.add_middleware(TokenAuth, keys=settings.api_keys)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)

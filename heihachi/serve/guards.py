@@ -173,24 +173,50 @@ class RateLimit:
 
 
 class QueueGate:
-    """503 + Retry-After for an upload while the queue is full, before its body is read
-    (a client that retries must not re-send megabytes only to be refused)."""
+    """503 + Retry-After for an upload, before its body is read, while the queue is full
+    or ``max_uploads`` uploads are already streaming in.
 
-    def __init__(self, app: ASGIApp, store: Any, max_queue: int) -> None:
+    Refusing early is the server's backpressure: a client that retries does not re-send
+    megabytes only to be refused, and the uploads that are let in share the CPU with a few
+    others rather than with every client at once (20 uploads received together each take
+    20 times as long to accept; the total ingest rate is the same either way). Uploads in
+    flight count against the queue bound too, so a burst cannot overfill the queue.
+    """
+
+    def __init__(self, app: ASGIApp, store: Any, max_queue: int, max_uploads: int = 0) -> None:
         self.app = app
         self.store = store
         self.max_queue = max_queue
+        self.max_uploads = max_uploads  # 0: no limit on uploads received at once
+        self.receiving = 0  # uploads being received now (one event loop: no lock needed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope.get("method") == "POST"
+        if not (scope["type"] == "http" and scope.get("method") == "POST"
                 and scope.get("path", "").startswith("/api/") and self.store is not None):
-            from starlette.concurrency import run_in_threadpool
+            return await self.app(scope, receive, send)
+        from starlette.concurrency import run_in_threadpool
 
-            counts = await run_in_threadpool(self.store.counts)
-            if counts["queued"] >= self.max_queue:
-                return await send_error(send, 503, f"the queue is full ({self.max_queue} jobs "
-                                        "waiting); retry later", [(b"retry-after", b"1")])
-        await self.app(scope, receive, send)
+        upload = _is_upload(scope)
+        counts = await run_in_threadpool(self.store.counts)
+        # no await between these checks and the increment: they are atomic in the loop
+        if counts["queued"] + self.receiving >= self.max_queue:
+            return await send_error(send, 503, f"the queue is full ({self.max_queue} jobs "
+                                    "waiting); retry later", [(b"retry-after", b"1")])
+        if upload and self.max_uploads and self.receiving >= self.max_uploads:
+            return await send_error(send, 503, f"the server is receiving {self.receiving} "
+                                    "uploads already (--max-uploads); retry in a second",
+                                    [(b"retry-after", b"1")])
+        self.receiving += upload
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.receiving -= upload
+
+
+def _is_upload(scope: Scope) -> bool:
+    """A request that carries a file: a multipart body."""
+    headers = dict(scope.get("headers") or [])
+    return headers.get(b"content-type", b"").lower().startswith(b"multipart/")
 
 
 class JsonErrors:

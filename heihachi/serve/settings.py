@@ -29,6 +29,8 @@ class ServeSettings:
         max_upload_mb: largest request body; bigger uploads get 413.
         rate_per_s, rate_burst: per-client token bucket (0 = no limit).
         max_queue: queued jobs at most; more get 503 with Retry-After (the queue bound).
+        max_uploads: uploads received at once at most; more get 503 with Retry-After
+            before their body is read (0 = no limit). Keeps each accepted upload fast.
         batch_files: files one worker batches into one runner pass at most.
         wait_timeout_s: how long ``?wait=true`` waits before answering 202.
         wait_max_audio_s: ``?wait=true`` only for uploads shorter than this.
@@ -48,6 +50,7 @@ class ServeSettings:
     rate_per_s: float = 20.0
     rate_burst: int = 40
     max_queue: int = 1000
+    max_uploads: int = 4
     batch_files: int = 16
     wait_timeout_s: float = 120.0
     wait_max_audio_s: float = 900.0
@@ -73,6 +76,8 @@ class ServeSettings:
             raise ConfigError("--rate-limit must be >= 0 and --rate-burst >= 1")
         if self.max_queue < 1 or self.batch_files < 1:
             raise ConfigError("--max-queue and --batch-files must be >= 1")
+        if self.max_uploads < 0:
+            raise ConfigError(f"--max-uploads={self.max_uploads}: must be >= 0 (0: no limit)")
         if self.retention_h < 0:
             raise ConfigError(f"--retention-hours={self.retention_h}: must be >= 0")
         if self.results is not None and not self.results.is_dir():

@@ -181,7 +181,13 @@ player.addEventListener("seeked", function () { tl.draw(); });
 function upload(ev) {
   ev.preventDefault();
   var file = $("upload-file").files[0], task = $("upload-task").value;
-  if (!file) return;
+  if (file) sendUpload(file, task, 0);
+}
+
+/* A busy server (429, or 503: queue full or too many uploads at once) answers before it
+   reads the body; the upload is sent again after its Retry-After, a few times. */
+var UPLOAD_RETRIES = 5;
+function sendUpload(file, task, attempt) {
   var form = new FormData(); form.append("file", file);
   var xhr = new XMLHttpRequest(), bar = $("upload-progress"), status = $("upload-status");
   bar.value = 0; text(status, "uploading " + file.name + " ...");
@@ -195,6 +201,10 @@ function upload(ev) {
       status.dataset.job = body.id;
       text(status, "accepted: job " + body.id.slice(0, 8) + " (" + task + ")");
       loadList().catch(showListError);
+    } else if ((xhr.status === 429 || xhr.status === 503) && attempt < UPLOAD_RETRIES) {
+      var wait = Math.min(30, parseFloat(xhr.getResponseHeader("Retry-After")) || 1);
+      text(status, "server busy (" + (body.message || xhr.status) + "): retrying in " + wait + " s");
+      setTimeout(function () { sendUpload(file, task, attempt + 1); }, 1000 * wait);
     } else {
       if (xhr.status === 401 || xhr.status === 403) $("key-box").hidden = false;
       text(status, "refused (" + xhr.status + "): " + (body.message || xhr.statusText), true);
