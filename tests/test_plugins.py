@@ -217,6 +217,8 @@ def test_plugins_table_shows_columns():
     result = run_heihachi("plugins")
     assert result.returncode == 0
     assert "extractor" in result.stdout and "heihachi" in result.stdout
+    online = [line for line in result.stdout.splitlines() if "online-beat-tracker" in line]
+    assert online and "stream" in online[0] and "whole file" not in online[0]
 
 
 def test_cli_start_imports_no_heavy_library():

@@ -42,8 +42,15 @@ def plugins_cmd(as_json: bool) -> None:
         table.add_row(r["kind"], r["name"] + (" *" if r["default"] else ""), r["package"],
                       r["version"],
                       r["default_model"] or "-", str(r["sample_rate"]),
-                      f"{r['window_s']} s" if r["window_s"] else "whole file")
+                      _window(r))
     table_console().print(table)
+
+
+def _window(row: dict[str, Any]) -> str:
+    """What one model call sees: a fixed window, the whole file, or a live stream's blocks."""
+    if row["kind"] == "online-beat-tracker":
+        return "stream"  # audio blocks as they arrive; no window over the file
+    return f"{row['window_s']} s" if row["window_s"] else "whole file"
 
 
 @click.group("models")
