@@ -13,7 +13,7 @@ import numpy as np
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
-import realtime  # noqa: E402
+import realtime
 
 FAKE = """#!{py}
 import json, sys
