@@ -130,9 +130,11 @@ def _realtime_section(out: Path) -> str:
     lines += ["", f"- event delay (`emitted_at - t`): p50 {ed['p50']} s, p99 {ed['p99']} s, "
               f"max {ed['max']} s over {ed['events']} events"]
     for b, v in r["compute"].items():
+        cpu = (f"; the thread's CPU time p99 {v['p99_cpu_ms']} ms = "
+               f"{v['p99_cpu_share_of_block']:.0%}" if "p99_cpu_ms" in v else "")
         lines.append(f"- compute per {b}-sample block ({v['block_ms']} ms): p50 {v['p50_ms']} "
                      f"ms, p99 {v['p99_ms']} ms = {v['p99_share_of_block']:.0%} of the block "
-                     "(one torch thread, shared machine)")
+                     f"(one torch thread, shared machine){cpu}")
     for kind, d in st.items():
         sm = d["summary"]
         extra = {k: v for k, v in sm.items() if k not in ("streams", "beat_f")}
