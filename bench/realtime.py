@@ -22,10 +22,19 @@ whole 24 kHz clip, as ``train.evaluate`` and the CLI run it.
   a 4 s silent gap and time to the first beat after it, and half-time sections of
   drum & bass (reported tempo halved or not).
 - drum & bass at 160-180 BPM: clips whose reported tempo settles at half.
-- latency: compute per ``process()`` call (p50/p99, one torch thread) for blocks of
-  256/512/1024 samples at 44.1 kHz against the block duration, and the decision delay
+- latency: compute per ``process()`` call (p50/p99 wall time, one torch thread; and the
+  p99 of the thread's CPU time, which a busy machine's lost time slices do not inflate)
+  for blocks of 256/512/1024 samples at 44.1 kHz against the block duration, and the
+  decision delay
   ``emitted_at - t`` of every event of the held-out run (p50/p99).
-- BeatNet's online mode: optional, measured only when ``import BeatNet`` works.
+- BeatNet's online mode (1.1.1, its causal CRNN + particle-filter cascade), beside ours:
+  only with ``--beatnet-python PATH`` (or ``HEIHACHI_BEATNET_PYTHON``), the interpreter of a
+  separate virtual environment holding BeatNet, which runs ``bench/beatnet_online.py`` on
+  the same clips (resampled to its 22.05 kHz) in a subprocess, after the timing runs, so
+  BeatNet's torch never enters the project's environment.  Same beat F; its tempo (it
+  reports none) is 60 / the median of its last 4 inter-beat intervals at each beat, and
+  each beat counts as emitted at its own time (a particle filter decides on the frame).
+  Without the option the JSON says it was not measured, and why.
 
 Needs Debian's hydrogen-drumkits + hydrogen-data (and for the unseen set opl3-soundfont
 and libsonivox3), mir_eval.
@@ -35,7 +44,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -146,7 +158,9 @@ STREAMS = {
 }
 
 
-def streams(tracker, n: int) -> dict:
+def streams(tracker, n: int, keep: dict | None = None) -> dict:
+    """Every stream kind, ``n`` of each; ``keep`` collects the rendered tempo-change
+    streams (for BeatNet)."""
     from heihachi_train.drumnet.streams import render_stream
 
     res: dict = {}
@@ -157,6 +171,8 @@ def streams(tracker, n: int) -> dict:
             segs = [(s[0], round(float(s[1]), 1), s[2]) if s[0] != "silence" else s
                     for s in make(rng)]
             x24, ann = render_stream(100 + i, segs)
+            if keep is not None and kind in ("tempo_change", "up_change"):
+                keep[f"{kind}_{i}"] = (x24, ann)
             ev = run_causal(tracker, to_input_rate(x24))
             row = {"segments": [(round(a, 2), round(b, 2), t, st)
                                 for a, b, t, st in ann["segments"]],
@@ -198,34 +214,103 @@ def compute_time(tracker, seconds: float = 20.0) -> dict:
     out = {}
     for block in (256, 512, 1024):
         tracker.reset()
-        ts = []
+        ts, cpu = [], []
         for i in range(0, len(x) - block + 1, block):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             tracker.process(x[i:i + block])
+            cpu.append(time.thread_time() - c0)
             ts.append(time.perf_counter() - t0)
         ts = np.array(ts)
         dur = block / SR_IN
+        c99 = float(np.percentile(cpu, 99))
         out[str(block)] = {"block_ms": round(dur * 1e3, 3),
                            "p50_ms": round(float(np.percentile(ts, 50)) * 1e3, 3),
                            "p99_ms": round(float(np.percentile(ts, 99)) * 1e3, 3),
                            "p99_share_of_block": round(float(np.percentile(ts, 99)) / dur, 3),
                            "mean_share_of_block": round(float(ts.mean()) / dur, 3),
+                           "p99_cpu_ms": round(c99 * 1e3, 3),
+                           "p99_cpu_share_of_block": round(c99 / dur, 3),
                            "calls": len(ts)}
         print(f"compute, {block}-sample blocks: {json.dumps(out[str(block)])}", flush=True)
     return out
 
 
-def beatnet_status() -> dict:
-    try:
-        import BeatNet  # noqa: F401
-    except Exception as e:
+class _Beat:
+    """A BeatNet beat as the bench's rules read an event: time, tempo, emission."""
+
+    def __init__(self, t: float, bpm: float) -> None:
+        self.t, self.bpm, self.emitted_at = t, bpm, t
+
+
+def _beatnet_events(beats: list[float]) -> list[_Beat]:
+    out = []
+    for k, t in enumerate(beats):
+        ibis = np.diff(beats[max(0, k - 4): k + 1])
+        out.append(_Beat(t, 60.0 / float(np.median(ibis)) if len(ibis) else 0.0))
+    return out
+
+
+def beatnet(python: str | None, sets: dict) -> dict:
+    """BeatNet's online mode on ``sets`` ({name: [(x24, ann), ...]}) through
+    ``bench/beatnet_online.py`` under ``python``; the same figures as ours."""
+    if not python:
         return {"measured": False,
-                "reason": f"BeatNet is not installed here ({type(e).__name__}); its install "
-                          "(1.1.1, the last whose numba pin exists on Python 3.11) resolves "
-                          "a CUDA torch build into the environment (shared notes), which "
-                          "would replace the project's torch, so it was not attempted"}
-    return {"measured": False, "reason": "BeatNet imports, but its online mode is not wired "
-                                         "into this bench yet"}
+                "reason": "no --beatnet-python (or HEIHACHI_BEATNET_PYTHON): BeatNet 1.1.1 "
+                          "needs its own torch, librosa/numba and madmom, so it runs from a "
+                          "separate virtual environment (README, realtime section)"}
+    from scipy.signal import resample_poly
+
+    with tempfile.TemporaryDirectory() as tmp:
+        inp, out = Path(tmp) / "clips.npz", Path(tmp) / "beats.json"
+        np.savez(inp, **{f"{name}-{k}": resample_poly(x.astype(np.float64), 147, 160)
+                         .astype(np.float32) for name, items in sets.items()
+                         for k, (x, _) in enumerate(items)})
+        t0 = time.time()
+        run = subprocess.run([python, str(ROOT / "bench" / "beatnet_online.py"), str(inp),
+                              str(out)], capture_output=True, text=True,
+                             env=os.environ | {"OMP_NUM_THREADS": "1"})
+        if run.returncode != 0:
+            return {"measured": False, "python": python,
+                    "reason": f"bench/beatnet_online.py exited {run.returncode}: "
+                              + run.stderr.strip()[-600:]}
+        got = json.loads(out.read_text())
+    res: dict = {"measured": True, "python": python, "beatnet": got["beatnet"],
+                 "model": got["model"], "mode": got["mode"],
+                 "wall_s": round(time.time() - t0, 1),
+                 "compute_s_per_audio_s": round(
+                     sum(c["seconds"] for c in got["clips"].values())
+                     / sum(len(x) / 24_000 for items in sets.values() for x, _ in items), 3)}
+    for name, items in sets.items():
+        rows = []
+        for k, (_, ann) in enumerate(items):
+            ev = _beatnet_events(got["clips"][f"{name}-{k}"]["beats"])
+            row = {"f": beat_f(ann["beats"], [e.t for e in ev]), "style": ann.get("style")}
+            if "tempo" in ann:
+                row["tempo"] = causal_tempo_ok(ev, ann["tempo"])
+                late = [e.bpm for e in ev if e.t >= 4]
+                row["half"] = 0.45 < float(np.median(late or [0])) / ann["tempo"] < 0.55
+                row["dnb"] = 160 <= ann["tempo"] <= 180
+            else:
+                (a, b, t, _) = ann["segments"][-1]
+                row["time_to_tempo_after_change_s"] = time_to_tempo(ev, a, b, t)
+            rows.append(row)
+        if "tempo" in rows[0]:
+            metre = [r for r in rows if r["style"] != "random"]
+            dnb = [r for r in rows if r["dnb"]]
+            res[name] = {"metre": {"causal_f": round(float(np.mean([r["f"] for r in metre])), 4),
+                                   "causal_tempo": round(float(np.mean(
+                                       [r["tempo"] for r in metre])), 4),
+                                   "clips": len(metre)},
+                         "all_causal_f": round(float(np.mean([r["f"] for r in rows])), 4),
+                         "dnb_160_180": {"clips": len(dnb),
+                                         "causal_tempo": sum(r["tempo"] for r in dnb),
+                                         "causal_half": sum(r["half"] for r in dnb)}}
+        else:
+            res[name] = {"beat_f": round(float(np.mean([r["f"] for r in rows])), 4),
+                         "time_to_tempo_after_change_s": [
+                             r["time_to_tempo_after_change_s"] for r in rows]}
+        print(f"BeatNet {name}: {json.dumps(res[name], default=float)}", flush=True)
+    return res
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -236,6 +321,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--model", default="heihachi/drumnet-online-v1")
     ap.add_argument("--latency", type=float, default=None)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--beatnet-python", default=os.environ.get("HEIHACHI_BEATNET_PYTHON"),
+                    help="python of a venv with BeatNet 1.1.1: run its online mode beside "
+                         "ours (env HEIHACHI_BEATNET_PYTHON)")
     args = ap.parse_args(argv)
 
     import torch
@@ -268,9 +356,13 @@ def main(argv: list[str] | None = None) -> dict:
                             "p99": round(float(np.percentile(delays, 99)), 4),
                             "max": round(float(np.max(delays)), 4), "events": len(delays)}
     print(f"event delay: {json.dumps(res['event_delay_s'])}", flush=True)
-    res["streams"] = streams(tracker, args.streams)
+    changes: dict = {}
+    res["streams"] = streams(tracker, args.streams, keep=changes)
     res["compute"] = compute_time(tracker)
-    res["beatnet"] = beatnet_status()
+    sets = {"held_out": val, "unseen": unseen,
+            "tempo_change": [changes[k] for k in sorted(changes) if k.startswith("tempo")],
+            "up_change": [changes[k] for k in sorted(changes) if k.startswith("up")]}
+    res["beatnet"] = beatnet(args.beatnet_python, {k: v for k, v in sets.items() if v})
     res["wall_s"] = round(time.time() - t_start, 1)
     ho = res["held_out"]["metre"]
     st = res["streams"]
@@ -284,6 +376,8 @@ def main(argv: list[str] | None = None) -> dict:
         "tempo_within_4s_of_change": [t is not None and t <= 4.0 for t in changes],
         "p99_compute<25%_of_block": {b: v["p99_share_of_block"] for b, v in
                                      res["compute"].items()},
+        "p99_thread_cpu_share_of_block": {b: v["p99_cpu_share_of_block"] for b, v in
+                                          res["compute"].items()},
         "event_delay_p99<0.05+budget": [res["event_delay_s"]["p99"],
                                         round(0.05 + tracker.latency_s, 3)],
         "dnb_half_tempo_clips": res["held_out"]["dnb_160_180"]["causal_half"],
@@ -292,6 +386,24 @@ def main(argv: list[str] | None = None) -> dict:
     }
     print("targets:", json.dumps(res["targets"], default=float), f"wall {res['wall_s']} s",
           flush=True)
+    bn = res["beatnet"]
+    if bn["measured"]:  # side by side: ours | BeatNet online
+        for name in ("held_out", "unseen"):
+            if name in bn:
+                ours = res[name]["metre"]
+                print(f"beside, {name} (metre): beat F {ours['causal_f']} | "
+                      f"{bn[name]['metre']['causal_f']}, tempo {ours['causal_tempo']} | "
+                      f"{bn[name]['metre']['causal_tempo']}, DnB half "
+                      f"{res[name]['dnb_160_180']['causal_half']} | "
+                      f"{bn[name]['dnb_160_180']['causal_half']}", flush=True)
+        for kind in ("tempo_change", "up_change"):
+            if kind in bn:
+                print(f"beside, {kind}: beat F {st[kind]['summary']['beat_f']} | "
+                      f"{bn[kind]['beat_f']}, s to tempo after the change "
+                      f"{st[kind]['summary']['time_to_tempo_after_change_s']} | "
+                      f"{bn[kind]['time_to_tempo_after_change_s']}", flush=True)
+    else:
+        print(f"BeatNet not measured: {bn['reason']}", flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1, default=float) + "\n")

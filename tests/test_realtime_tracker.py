@@ -290,3 +290,63 @@ def test_shipped_tracker_follows_a_tempo_change_and_a_silent_gap():
     assert seg[first].emitted_at - b0 <= 4.0  # re-locked, at the new tempo
     first_dnb = [e for e in events if e.t < s1]
     assert first_dnb and np.median([e.bpm for e in first_dnb[4:]]) > 150  # not half time
+
+
+def _time_to_tempo(events, s0: float, s1: float, tempo: float) -> float | None:
+    """``bench/realtime.py``'s rule: seconds from ``s0`` to the emission of the first
+    event after which every event of ``[s0, s1)`` reports ``tempo`` within 4 %."""
+    seg = [e for e in events if s0 <= e.t < s1]
+    ok = [abs(e.bpm / tempo - 1) <= 0.04 for e in seg]
+    return next((seg[k].emitted_at - s0 for k in range(len(seg)) if all(ok[k:])), None)
+
+
+@pytest.mark.skipif(not HAVE_KITS, reason="hydrogen-drumkits not installed")
+@pytest.mark.skipif(not (SHIPPED / "model.safetensors").is_file(), reason="no shipped weights")
+def test_shipped_tracker_reports_an_upward_tempo_change_within_four_seconds():
+    """Hip hop at 103.6 into drum & bass at 170.2 (bench/realtime.py's up_change stream
+    3): the model hears the first dnb bars only faintly and the filter locks 3.3 s after
+    the cut; the report must follow on the second clear beat (it took the third, 4.26 s,
+    before heard beats and the fast switch).  Cut 8 s after the change: causal, so the
+    events up to there are the full stream's."""
+    from scipy.signal import resample_poly
+
+    sys.path.insert(0, str(ROOT))
+    from heihachi.hf import RealtimeBeatTracker
+    from heihachi_train.drumnet.streams import render_stream
+
+    x24, ann = render_stream(103, [("hiphop", 103.6, 10), ("dnb", 170.2, 12)])
+    (_, _, t0, _), (s0, _, tempo, _) = ann["segments"]
+    x = resample_poly(x24[: int((s0 + 8.0) * 24_000)].astype(np.float64), 147, 80)
+    x = x.astype(np.float32)
+    tr = RealtimeBeatTracker(sample_rate=44_100)
+    events = []
+    for i in range(0, len(x), 512):
+        events += tr.process(x[i:i + 512])
+    assert _time_to_tempo(events, 0.0, s0, t0) <= 4.0  # the hip hop was right first
+    took = _time_to_tempo(events, s0, s0 + 8.0, tempo)
+    assert took is not None and took <= 4.0, took
+
+
+def test_a_two_beat_excursion_in_a_well_heard_groove_does_not_move_the_report():
+    """Two strong beats at 2/3 of the tempo inside a steady, well-heard 174 groove (a
+    kick pattern the filter briefly follows) are not a tempo change: the fast switch
+    needs the old tempo's beats to have gone unheard first."""
+    d = OnlineBeatDecoder(fps=FPS, lag=4)
+    for _ in range(12):
+        d._report_bpm(174.0, True)
+    bpms = [d._report_bpm(116.0, True) for _ in range(2)]
+    bpms += [d._report_bpm(174.0, True) for _ in range(3)]
+    assert min(bpms) > 0.96 * 174
+
+
+def test_a_new_tempo_heard_twice_after_the_old_one_faded_is_reported_at_once():
+    """The old tempo's beats went unheard (the filter only extrapolated them), then two
+    heard beats agree on a new tempo: the report follows on the second, not the third."""
+    d = OnlineBeatDecoder(fps=FPS, lag=4)
+    for _ in range(8):
+        d._report_bpm(104.0, True)
+    for _ in range(3):
+        d._report_bpm(110.0, False)  # placed by the filter, nothing heard on them
+    first = d._report_bpm(171.0, True)
+    second = d._report_bpm(171.0, True)
+    assert first < 150 and abs(second / 171.0 - 1) < 0.01

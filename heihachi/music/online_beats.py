@@ -25,10 +25,18 @@ Robustness, each a measured choice (``bench/realtime.py``):
   ``octave_penalty`` of its prior, and the reported tempo (decided at each beat) keeps
   its metrical level when the decoded one halves (a half-time section) unless that
   lasts ``octave_hold_s`` (30 s); a doubling
-  (hip hop into drum & bass) is believed after ``octave_up_hold_s`` (1.5 s), since
-  half-time never makes the beat activations faster;
+  (hip hop into drum & bass) is believed after ``octave_up_hold_s`` (0.75 s), since
+  half-time never makes the beat activations faster (1.5 s cost an upward change its
+  4 s target);
 - *reported tempo*: the emitted beats' own spacing where it agrees with the filter,
-  the median over the last ``report_median`` (5) beats, so one odd beat does not move it;
+  the median over the last ``report_median`` (5) *heard* beats (an activation of at
+  least ``heard_threshold`` within 2 frames), so one odd beat does not move it, nor
+  do beats the filter only extrapolated (a drift of the filter through a weak fill);
+- *fast switch*: when the old tempo's beats went unheard (at most one of four) and two
+  heard beats in a row agree on a new tempo (> 8 % away), the median restarts from
+  them: an upward change whose first bars the model hears only faintly is reported
+  on its second clear beat instead of its third, while a two-beat 3:2 excursion in
+  a steady, well-heard drum & bass groove still cannot move it;
 - *support*: a beat is only emitted when the beat activation reached
   ``support_threshold`` within ``support_span`` beat periods before it (or on it), so no
   beat is invented once the audio stops;
@@ -62,8 +70,8 @@ class OnlineBeatDecoder:
                  reset_after_s: float = 1.0, octave_hold_s: float = 30.0,
                  octave_penalty: float = 1e-3, tempo_bias: float = 2.0,
                  support_span: float = 0.6, report_median: int = 5,
-                 octave_up_hold_s: float = 1.5, support_threshold: float = 0.1,
-                 beats_per_bar: int = 4) -> None:
+                 octave_up_hold_s: float = 0.75, support_threshold: float = 0.1,
+                 beats_per_bar: int = 4, heard_threshold: float = 0.15) -> None:
         self.fps = float(fps)
         self.lag = int(lag)
         self.min_bpm, self.max_bpm = float(min_bpm), float(max_bpm)
@@ -73,6 +81,7 @@ class OnlineBeatDecoder:
         self.octave_hold = float(octave_hold_s)
         self.octave_up_hold = float(octave_up_hold_s)
         self.support_threshold = float(support_threshold)
+        self.heard_threshold = float(heard_threshold)
         self.max_late = 3  # frames a decision may come after its lag (an estimate that jumped)
         self.octave_penalty = float(octave_penalty)
         self.beats_per_bar = int(beats_per_bar)
@@ -131,6 +140,7 @@ class OnlineBeatDecoder:
         self.locked_bpm: float | None = None
         self.reentry_dist = self.reentry * self.init
         self.candidates: deque[float] = deque(maxlen=max(1, self.report_median))
+        self.heard: deque[bool] = deque(maxlen=6)  # emitted beats: on an activation or not
         self.confidence = 0.0
         self.bpm: float | None = None
 
@@ -147,6 +157,7 @@ class OnlineBeatDecoder:
     def _soft_reset(self) -> None:
         self.alpha = self.init.copy()
         self.candidates.clear()
+        self.heard.clear()
         self.beat_frames = []
         self.bar_scores[:] = 0.0
         self.beat_index = 0
@@ -220,16 +231,21 @@ class OnlineBeatDecoder:
         first = int(np.argmax(self.bar_scores))
         pos = (self.beat_index - first) % self.beats_per_bar + 1
         self.beat_index += 1
-        bpm = self._report_bpm(60.0 * self.fps / interval)
+        # heard: an activation on the beat (+-2 frames), not only the filter's extrapolation
+        j = len(self.bt) - 1 - back
+        heard = max(list(self.bt)[max(0, j - 2): j + 3] or [0.0]) >= self.heard_threshold
+        bpm = self._report_bpm(60.0 * self.fps / interval, heard)
         self.bpm = bpm
         if len(self.beat_frames) >= 4:
             self._lock(bpm)
         return DecodedBeat(frame=b, decided_at=self.t, beat=pos, downbeat=pos == 1,
                            bpm=float(bpm), confidence=self.confidence)
 
-    def _report_bpm(self, hmm_bpm: float) -> float:
+    def _report_bpm(self, hmm_bpm: float, heard: bool = True) -> float:
         """The tempo to report: the recent inter-beat intervals when they agree with the
-        filter, with the metrical level held through short x2 / x1/2 episodes."""
+        filter, the median over the last heard beats (an extrapolated beat does not move
+        it; two heard beats do once the old tempo's beats went unheard), with the metrical
+        level held through short x2 / x1/2 episodes."""
         bpm = hmm_bpm
         ibis = np.diff(self.beat_frames[-7:]).astype(float)
         if len(ibis) >= 3:  # the emitted beats' own spacing, where it agrees with the filter
@@ -237,7 +253,17 @@ class OnlineBeatDecoder:
             if len(good) >= 3:
                 bpm = 60.0 * self.fps / float(good.mean())
         if self.report_median > 1:  # one odd beat's tempo is not a tempo change
-            self.candidates.append(bpm)
+            self.heard.append(heard)
+            if heard or not self.candidates:
+                full = len(self.candidates) == self.candidates.maxlen
+                self.candidates.append(bpm)
+                c, h = list(self.candidates), list(self.heard)
+                # a new tempo on two heard beats in a row, where at most one of the 4 beats
+                # before them was heard (the old tempo lost its evidence): believe it now
+                stale = len(h) == 6 and h[-2] and sum(h[:4]) <= 1
+                if (full and stale and abs(c[-1] / c[-2] - 1) < 0.04
+                        and abs(np.median(c[:-2]) / c[-1] - 1) > 0.08):
+                    self.candidates = deque(c[-2:], maxlen=self.candidates.maxlen)
             bpm = float(np.median(self.candidates))
         if self.reported_bpm is None:
             self.reported_bpm = bpm

@@ -113,7 +113,10 @@ def _realtime_section(out: Path) -> str:
         f"{r['input_rate']} Hz; offline: drumnet-v1 + `decode_beats` on the whole clip.  "
         "The decoder's settings (the defaults of `heihachi/music/online_beats.py`) were "
         "chosen on other renders (held-out kits, seed 9999; streams of seeds 50-55), "
-        "never on the sets below.", "",
+        "never on the sets below, except how the tempo is reported (a median of heard "
+        "beats, the two-beat switch once the old tempo went unheard, a 0.75 s octave-up "
+        "hold): made for the `up_change` streams below (seeds 100-103) and checked on "
+        "streams of seeds 104-111 of every kind; it moves no beat.", "",
         "| set | clips | causal beat F | causal tempo | offline beat F | offline tempo |",
         "|---|---|---|---|---|---|"]
     for name, d in (("held-out kits, seed 4321", ho), ("unseen sources, seed 2027", un)):
@@ -127,15 +130,29 @@ def _realtime_section(out: Path) -> str:
     lines += ["", f"- event delay (`emitted_at - t`): p50 {ed['p50']} s, p99 {ed['p99']} s, "
               f"max {ed['max']} s over {ed['events']} events"]
     for b, v in r["compute"].items():
+        cpu = (f"; the thread's CPU time p99 {v['p99_cpu_ms']} ms = "
+               f"{v['p99_cpu_share_of_block']:.0%}" if "p99_cpu_ms" in v else "")
         lines.append(f"- compute per {b}-sample block ({v['block_ms']} ms): p50 {v['p50_ms']} "
                      f"ms, p99 {v['p99_ms']} ms = {v['p99_share_of_block']:.0%} of the block "
-                     "(one torch thread, shared machine)")
+                     f"(one torch thread, shared machine){cpu}")
     for kind, d in st.items():
         sm = d["summary"]
         extra = {k: v for k, v in sm.items() if k not in ("streams", "beat_f")}
         lines.append(f"- streams `{kind}` ({sm['streams']}): beat F {sm['beat_f']:.3f}; "
                      + "; ".join(f"{k} {v}" for k, v in extra.items()))
-    lines.append(f"- BeatNet online: {r['beatnet'].get('reason', '')}")
+    bn = r["beatnet"]
+    if not bn.get("measured"):
+        lines.append(f"- BeatNet online: {bn.get('reason', '')}")
+        return "\n".join(lines) + "\n\n"
+    lines.append(f"- BeatNet {bn['beatnet']} online (model {bn['model']}, {bn['mode']}; its "
+                 "own venv, `--beatnet-python`), same clips: " + "; ".join(
+                     f"{k} (metre) beat F {bn[k]['metre']['causal_f']:.3f}, tempo "
+                     f"{bn[k]['metre']['causal_tempo']:.3f}, DnB at half "
+                     f"{bn[k]['dnb_160_180']['causal_half']}/{bn[k]['dnb_160_180']['clips']}"
+                     for k in ("held_out", "unseen") if k in bn) + "; " + "; ".join(
+                     f"`{k}` beat F {bn[k]['beat_f']:.3f}, time_to_tempo_after_change_s "
+                     f"{bn[k]['time_to_tempo_after_change_s']}"
+                     for k in ("tempo_change", "up_change") if k in bn))
     return "\n".join(lines) + "\n\n"
 
 
