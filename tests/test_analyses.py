@@ -287,6 +287,36 @@ def test_transitions_are_found_where_the_tracks_cross():
     assert all(t.beatmatched is None for t in found)  # no beats given
 
 
+def _groove(onsets: list[float], seconds: int) -> np.ndarray:
+    """One drum sound (the same noise burst) at the offsets ``onsets`` (s) of every
+    second: grooves with as many onsets have the same sound and hits a second, only
+    their rhythm differs."""
+    rng = np.random.default_rng(1)
+    m = int(0.03 * SR)
+    hit = rng.standard_normal(m) * np.exp(-np.arange(m) / (0.008 * SR))
+    x = np.zeros(seconds * SR + m)
+    for a in (np.add.outer(np.arange(seconds), onsets).ravel() * SR).astype(int):
+        x[a:a + m] += hit
+    return x[:seconds * SR]
+
+
+def test_transitions_between_tracks_that_differ_only_in_rhythm():
+    """Two tracks of one soundtrack can share their sound; the rhythm columns of the rows
+    (onset autocorrelation) still tell them apart."""
+    from heihachi.music.transitions import GROUPS, find_transitions, mix_frames
+
+    even = _groove([0.0, 0.25, 0.5, 0.75], 80)
+    swung = _groove([0.0, 0.1, 0.5, 0.6], 80)
+    rows = mix_frames((0.3 * np.concatenate([even, swung, even[:40 * SR]])).astype(np.float32),
+                      SR)
+    assert rows.shape == (200, GROUPS[-1][1])
+    a, b = GROUPS[-1]
+    gap = np.abs(rows[5:75, a:b].mean(axis=0) - rows[85:155, a:b].mean(axis=0)).max()
+    assert gap > 0.3, gap
+    times = [t.time for t in find_transitions(rows)]
+    assert len(times) == 2 and abs(times[0] - 80) < 5 and abs(times[1] - 160) < 5, times
+
+
 def test_transitions_survive_short_tracks_silence_and_tiny_mixes():
     from heihachi.music.transitions import find_transitions, mix_frames
 
