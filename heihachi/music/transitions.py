@@ -1,10 +1,11 @@
 """Where one track of a continuous mix gives way to the next, how long the blend is, and how.
 
-Works from one row of 56 numbers per second (mean log energy in 24 bands, a 12-bin
-chroma and a 20-lag rhythm autocorrelation, :func:`mix_frames`), so a 60-minute mix is
-3,600 rows. The rhythm part is what tells apart two tracks of one soundtrack (same
-composer, same instruments, often the same key): how their onsets repeat at lags from
-0.1 to 2 s (tempo, swing, the bar's pattern) differs even when their spectra do not.
+Works from one row of 76 numbers per second (mean log energy in 24 bands, a 12-bin
+chroma and two 20-lag rhythm autocorrelations, of the onsets below 200 Hz (kick, bass)
+and above (snare, hats), :func:`mix_frames`), so a 60-minute mix is 3,600 rows. The
+rhythm part is what tells apart two tracks of one soundtrack (same composer, same
+instruments, often the same key): how their onsets repeat at lags from 0.1 to 2 s
+(tempo, swing, the bar's pattern) differs even when their spectra do not.
 
 **Where.** The rows are averaged into blocks of ``block_s`` seconds (2 s; longer for
 mixes over 80 minutes, so the matrices below stay under 2,400 x 2,400). Blocks are
@@ -37,44 +38,51 @@ import numpy as np
 FRAME_S = 1.0
 #: lags of the rhythm autocorrelation in every row (seconds)
 RHYTHM_LAGS_S = np.geomspace(0.1, 2.0, 20)
-#: feature groups of a row, ``(first, stop)`` columns: bands, chroma, rhythm; each
-#: group weighs the same in the similarities, whatever its width
-GROUPS = ((0, 24), (24, 36), (36, 36 + len(RHYTHM_LAGS_S)))
+#: onsets below / above this frequency make the two rhythm groups of a row
+RHYTHM_SPLIT_HZ = 200.0
+_LAGS = len(RHYTHM_LAGS_S)
+#: feature groups of a row, ``(first, stop)`` columns: bands, chroma, low and high
+#: rhythm; each group weighs the same in the similarities, whatever its width
+GROUPS = ((0, 24), (24, 36), (36, 36 + _LAGS), (36 + _LAGS, 36 + 2 * _LAGS))
 N_FEATURES = GROUPS[-1][1]
 
 
 def _rhythm(x: np.ndarray, sample_rate: int, n: int, half_s: float = 3.0) -> np.ndarray:
-    """``[n, len(RHYTHM_LAGS_S)]``: for each second of ``x``, the normalised
-    autocorrelation of its spectral flux (log magnitudes, ~86 frames a second) over the
-    ``half_s`` seconds each side, at :data:`RHYTHM_LAGS_S` (zeros where under 2.2 s)."""
+    """``[n, 2 * len(RHYTHM_LAGS_S)]``: for each second of ``x``, the normalised
+    autocorrelation of its spectral flux (log magnitudes, ~86 frames a second) below and
+    then above :data:`RHYTHM_SPLIT_HZ`, over the ``half_s`` seconds each side, at
+    :data:`RHYTHM_LAGS_S` (zeros where under 2.2 s or silent)."""
     from heihachi.music.spectra import stft_magnitude
 
-    out = np.zeros((n, len(RHYTHM_LAGS_S)))
+    out = np.zeros((n, 2 * _LAGS))
     hop = max(1, round(sample_rate / 86))
     n_fft = 1 << max(8, int(np.ceil(np.log2(4 * hop))))
     mag = stft_magnitude(x, n_fft, hop)
     if len(mag) < 3:
         return out
     logm = np.log1p(100.0 * mag)
-    flux = np.maximum(np.diff(logm, axis=0, prepend=logm[:1]), 0.0).sum(axis=1)
+    rise = np.maximum(np.diff(logm, axis=0, prepend=logm[:1]), 0.0)
+    low = np.arange(mag.shape[1]) * sample_rate / n_fft < RHYTHM_SPLIT_HZ
     fps = sample_rate / hop
     lags = np.maximum(1, np.rint(RHYTHM_LAGS_S * fps).astype(int))
     w = int(half_s * fps)
-    for i in range(n):
-        c = int((i + 0.5) * FRAME_S * fps)
-        seg = flux[max(0, c - w):c + w]
-        if len(seg) < lags[-1] + 10:
-            continue
-        seg = seg - seg.mean()
-        energy = float(seg @ seg)
-        if energy > 1e-9:
-            out[i] = [float(seg[:-lag] @ seg[lag:]) / energy for lag in lags]
+    for g, flux in enumerate((rise[:, low].sum(axis=1), rise[:, ~low].sum(axis=1))):
+        for i in range(n):
+            c = int((i + 0.5) * FRAME_S * fps)
+            seg = flux[max(0, c - w):c + w]
+            if len(seg) < lags[-1] + 10:
+                continue
+            seg = seg - seg.mean()
+            energy = float(seg @ seg)
+            if energy > 1e-9:
+                out[i, g * _LAGS:(g + 1) * _LAGS] = [float(seg[:-lag] @ seg[lag:]) / energy
+                                                     for lag in lags]
     return out
 
 
 def mix_frames(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    """``[seconds, 56]`` rows of mono ``x``: 24 log band energies, 12 chroma (share of
-    each pitch class), 20 rhythm autocorrelations (:func:`_rhythm`). ``x`` should hold
+    """``[seconds, 76]`` rows of mono ``x``: 24 log band energies, 12 chroma (share of
+    each pitch class), 2 x 20 rhythm autocorrelations (:func:`_rhythm`). ``x`` should hold
     whole seconds; a trailing part is its own row."""
     from heihachi.music.spectra import fold_octaves, log_bands, semitone_spectrum, stft_magnitude
 
@@ -231,7 +239,7 @@ def _beatmatched(beats: np.ndarray | None, start: float, end: float) -> bool | N
 
 
 def find_transitions(rows: np.ndarray, beats: np.ndarray | None = None,
-                     block_s: float = 2.0, kernel_s: float = 30.0, penalty: float = 4.0,
+                     block_s: float = 2.0, kernel_s: float = 30.0, penalty: float = 4.5,
                      min_gap_s: float = 30.0, context_s: float = 20.0) -> list[MixTransition]:
     """Transitions of a mix from its :func:`mix_frames` rows (and beat times if known)."""
     rows = np.asarray(rows, dtype=np.float64)

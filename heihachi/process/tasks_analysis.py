@@ -137,7 +137,7 @@ class TransitionsTask(ProcessTask):
     @dataclass
     class Config:
         min_gap_s: float = 30.0  # shortest time between two transitions (a track alone)
-        penalty: float = 4.0  # cost of one more cut: higher finds fewer transitions
+        penalty: float = 4.5  # cost of one more cut: higher finds fewer transitions
         kernel_s: float = 30.0  # seconds compared each side for a transition's strength
 
     def start(self, track: TrackInfo) -> None:
