@@ -4,8 +4,10 @@ Renders clips of the drumnet renderer (:func:`heihachi_train.drumnet.render.rend
 training kits only, so the bench's held-out kits stay unseen) in the ``amen`` style and
 in every other style with a metre (dnb, halftime, breakbeat, hiphop, house, rock), puts
 each clip's labelled kick and snare hits on the 16-step grid of its labelled bars, and
-writes how often each step holds a kick or a snare, per group. Swing, micro-timing,
-fills, ghost notes and muted classes of the renders are all in there.
+writes how often each step holds a kick or a snare, per group; and, in ``amen_any`` /
+``other_any``, how often it holds a hit of any class (hats and cymbals too): a
+transcriber that hears a ghost snare as a hi-hat still puts a hit on that step. Swing,
+micro-timing, fills, ghost notes and muted classes of the renders are all in there.
 
     python bench/make_amen_template.py [--clips 300] [--seed 77]
 """
@@ -27,12 +29,13 @@ OUT = ROOT / "heihachi" / "music" / "amen_template.json"
 
 
 def style_counts(style: str, clips: int, seed: int) -> tuple[np.ndarray, int]:
-    """``([2, 16] kick/snare step counts, bars)`` over ``clips`` renders of ``style``."""
+    """``([3, 16] kick / snare / any-class step counts, bars)`` over ``clips`` renders of
+    ``style``."""
     from heihachi.music.breaks import bar_steps
     from heihachi_train.drumnet.kits import TRAIN_KITS
     from heihachi_train.drumnet.render import render_clip
 
-    counts = np.zeros((2, 16))
+    counts = np.zeros((3, 16))
     bars = 0
     for i in range(clips):
         rng = np.random.default_rng([seed, i, len(style)])
@@ -53,9 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=300, help="clips per style group")
     ap.add_argument("--seed", type=int, default=77)
+    ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     amen, amen_bars = style_counts("amen", args.clips, args.seed)
-    other = np.zeros((2, 16))
+    other = np.zeros((3, 16))
     other_bars = 0
     per = max(1, args.clips // len(OTHER_STYLES))
     for style in OTHER_STYLES:
@@ -67,14 +71,17 @@ def main(argv: list[str] | None = None) -> int:
                  "in the project's drum renders: Amen breaks vs every other style",
         "made_by": f"python bench/make_amen_template.py --clips {args.clips} --seed {args.seed}",
         "bars": {"amen": amen_bars, "other": other_bars},
-        "amen": np.round(amen / max(amen_bars, 1), 4).tolist(),
-        "other": np.round(other / max(other_bars, 1), 4).tolist(),
+        "amen": np.round(amen[:2] / max(amen_bars, 1), 4).tolist(),
+        "other": np.round(other[:2] / max(other_bars, 1), 4).tolist(),
+        "amen_any": np.round(amen[2] / max(amen_bars, 1), 4).tolist(),
+        "other_any": np.round(other[2] / max(other_bars, 1), 4).tolist(),
     }
-    OUT.write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {OUT} ({amen_bars} Amen bars, {other_bars} other bars)")
+    args.out.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {args.out} ({amen_bars} Amen bars, {other_bars} other bars)")
     for name in ("amen", "other"):
         for row, cls in enumerate(("kick", "snare")):
             print(f"{name:>5} {cls:<5}", " ".join(f"{v:.2f}" for v in doc[name][row]))
+        print(f"{name:>5} any  ", " ".join(f"{v:.2f}" for v in doc[name + "_any"]))
     return 0
 
 

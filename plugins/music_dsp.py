@@ -24,7 +24,7 @@ class NoveltyConfig:
     half_bars: int = 4  # bars each side of the novelty window
     threshold: float = 1.0  # robust deviations above the median novelty for a boundary
     min_bars: int = 4  # shortest section
-    amen_threshold: float = 3.0  # mean per-bar log-likelihood ratio (nats) for "Amen"
+    amen_threshold: float = 0.5  # log-likelihood ratio (nats per bar) for "Amen"
     reese_swing_db: float = 4.0  # fundamental level swing (IQR, dB) for a reese
     reese_min_cover: float = 0.85  # share of the section with a pitched bass
 

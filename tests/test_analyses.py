@@ -199,6 +199,32 @@ def test_amen_is_told_from_a_two_step_by_its_pattern(half_time_grid):
     assert section_amen(amen_t, amen_c, db[:1], 0.0, 1.0) == (False, float("-inf"))
 
 
+def test_amen_survives_a_transcriber_that_hears_ghost_snares_as_hats_and_drops_kicks():
+    """What drumnet does on some held-out kits: the quiet snares on steps 7, 9 and 15
+    come out as hi-hats and half the kicks are missed. The class is lost, the hit on an
+    odd step is not, and the detection rate is fitted per section: still an Amen at the
+    default threshold, and a two-step under 16th hats is still not one."""
+    from heihachi.music.breaks import section_amen
+
+    rng = np.random.default_rng(0)
+    hats_t, _, db = _pattern_hits([0, 2, 4, 6, 8, 10, 12, 14], [])
+    kick_t, _, _ = _pattern_hits([0, 2, 10, 11], [])
+    back_t, _, _ = _pattern_hits([], [4, 12])
+    ghost_t, _, _ = _pattern_hits([], [7, 9, 15])
+    kick_t = kick_t[rng.random(len(kick_t)) < 0.5]
+    t = np.concatenate([hats_t, kick_t, back_t, ghost_t])
+    c = np.array(["hihat"] * len(hats_t) + ["kick"] * len(kick_t) + ["snare"] * len(back_t)
+                 + ["hihat"] * len(ghost_t))
+    ok, score = section_amen(t, c, db, 0.0, db[-1])
+    assert ok, score
+    sixteenths, _, _ = _pattern_hits(list(range(16)), [])
+    two_t, two_c, _ = _pattern_hits([0, 10], [4, 12])
+    t = np.concatenate([two_t, sixteenths])
+    c = np.concatenate([two_c, np.full(len(sixteenths), "hihat")])
+    ok, score = section_amen(t, c, db, 0.0, db[-1])
+    assert not ok, score
+
+
 def test_reese_is_two_detuned_saws_not_one():
     from scipy.signal import butter, sosfilt
 
@@ -259,6 +285,36 @@ def test_transitions_are_found_where_the_tracks_cross():
         assert abs(t - c) < 5.0
     assert all(t.kind in ("cut", "fade", "long blend") for t in found)
     assert all(t.beatmatched is None for t in found)  # no beats given
+
+
+def _groove(onsets: list[float], seconds: int) -> np.ndarray:
+    """One drum sound (the same noise burst) at the offsets ``onsets`` (s) of every
+    second: grooves with as many onsets have the same sound and hits a second, only
+    their rhythm differs."""
+    rng = np.random.default_rng(1)
+    m = int(0.03 * SR)
+    hit = rng.standard_normal(m) * np.exp(-np.arange(m) / (0.008 * SR))
+    x = np.zeros(seconds * SR + m)
+    for a in (np.add.outer(np.arange(seconds), onsets).ravel() * SR).astype(int):
+        x[a:a + m] += hit
+    return x[:seconds * SR]
+
+
+def test_transitions_between_tracks_that_differ_only_in_rhythm():
+    """Two tracks of one soundtrack can share their sound; the rhythm columns of the rows
+    (onset autocorrelation) still tell them apart."""
+    from heihachi.music.transitions import GROUPS, find_transitions, mix_frames
+
+    even = _groove([0.0, 0.25, 0.5, 0.75], 80)
+    swung = _groove([0.0, 0.1, 0.5, 0.6], 80)
+    rows = mix_frames((0.3 * np.concatenate([even, swung, even[:40 * SR]])).astype(np.float32),
+                      SR)
+    assert rows.shape == (200, GROUPS[-1][1])
+    a, b = GROUPS[-1]
+    gap = np.abs(rows[5:75, a:b].mean(axis=0) - rows[85:155, a:b].mean(axis=0)).max()
+    assert gap > 0.3, gap
+    times = [t.time for t in find_transitions(rows)]
+    assert len(times) == 2 and abs(times[0] - 80) < 5 and abs(times[1] - 160) < 5, times
 
 
 def test_transitions_survive_short_tracks_silence_and_tiny_mixes():

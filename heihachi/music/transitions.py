@@ -1,7 +1,11 @@
 """Where one track of a continuous mix gives way to the next, how long the blend is, and how.
 
-Works from one row of 36 numbers per second (mean log energy in 24 bands and a 12-bin
-chroma, :func:`mix_frames`), so a 60-minute mix is 3,600 rows.
+Works from one row of 76 numbers per second (mean log energy in 24 bands, a 12-bin
+chroma and two 20-lag rhythm autocorrelations, of the onsets below 200 Hz (kick, bass)
+and above (snare, hats), :func:`mix_frames`), so a 60-minute mix is 3,600 rows. The
+rhythm part is what tells apart two tracks of one soundtrack (same composer, same
+instruments, often the same key): how their onsets repeat at lags from 0.1 to 2 s
+(tempo, swing, the bar's pattern) differs even when their spectra do not.
 
 **Where.** The rows are averaged into blocks of ``block_s`` seconds (2 s; longer for
 mixes over 80 minutes, so the matrices below stay under 2,400 x 2,400). Blocks are
@@ -32,18 +36,61 @@ from dataclasses import dataclass
 import numpy as np
 
 FRAME_S = 1.0
+#: lags of the rhythm autocorrelation in every row (seconds)
+RHYTHM_LAGS_S = np.geomspace(0.1, 2.0, 20)
+#: onsets below / above this frequency make the two rhythm groups of a row
+RHYTHM_SPLIT_HZ = 200.0
+_LAGS = len(RHYTHM_LAGS_S)
+#: feature groups of a row, ``(first, stop)`` columns: bands, chroma, low and high
+#: rhythm; each group weighs the same in the similarities, whatever its width
+GROUPS = ((0, 24), (24, 36), (36, 36 + _LAGS), (36 + _LAGS, 36 + 2 * _LAGS))
+N_FEATURES = GROUPS[-1][1]
+
+
+def _rhythm(x: np.ndarray, sample_rate: int, n: int, half_s: float = 3.0) -> np.ndarray:
+    """``[n, 2 * len(RHYTHM_LAGS_S)]``: for each second of ``x``, the normalised
+    autocorrelation of its spectral flux (log magnitudes, ~86 frames a second) below and
+    then above :data:`RHYTHM_SPLIT_HZ`, over the ``half_s`` seconds each side, at
+    :data:`RHYTHM_LAGS_S` (zeros where under 2.2 s or silent)."""
+    from heihachi.music.spectra import stft_magnitude
+
+    out = np.zeros((n, 2 * _LAGS))
+    hop = max(1, round(sample_rate / 86))
+    n_fft = 1 << max(8, int(np.ceil(np.log2(4 * hop))))
+    mag = stft_magnitude(x, n_fft, hop)
+    if len(mag) < 3:
+        return out
+    logm = np.log1p(100.0 * mag)
+    rise = np.maximum(np.diff(logm, axis=0, prepend=logm[:1]), 0.0)
+    low = np.arange(mag.shape[1]) * sample_rate / n_fft < RHYTHM_SPLIT_HZ
+    fps = sample_rate / hop
+    lags = np.maximum(1, np.rint(RHYTHM_LAGS_S * fps).astype(int))
+    w = int(half_s * fps)
+    for g, flux in enumerate((rise[:, low].sum(axis=1), rise[:, ~low].sum(axis=1))):
+        for i in range(n):
+            c = int((i + 0.5) * FRAME_S * fps)
+            seg = flux[max(0, c - w):c + w]
+            if len(seg) < lags[-1] + 10:
+                continue
+            seg = seg - seg.mean()
+            energy = float(seg @ seg)
+            if energy > 1e-9:
+                out[i, g * _LAGS:(g + 1) * _LAGS] = [float(seg[:-lag] @ seg[lag:]) / energy
+                                                     for lag in lags]
+    return out
 
 
 def mix_frames(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    """``[seconds, 36]`` rows of mono ``x``: 24 log band energies, 12 chroma (share of
-    each pitch class). ``x`` should hold whole seconds; a trailing part is its own row."""
+    """``[seconds, 76]`` rows of mono ``x``: 24 log band energies, 12 chroma (share of
+    each pitch class), 2 x 20 rhythm autocorrelations (:func:`_rhythm`). ``x`` should hold
+    whole seconds; a trailing part is its own row."""
     from heihachi.music.spectra import fold_octaves, log_bands, semitone_spectrum, stft_magnitude
 
     n_fft = 4096 if sample_rate <= 24_000 else 8192
     hop = max(1, round(sample_rate * FRAME_S / 10))
     mag = stft_magnitude(x, n_fft, hop)
     if not len(mag):
-        return np.zeros((0, 36), np.float32)
+        return np.zeros((0, N_FEATURES), np.float32)
     bands = log_bands(mag ** 2, sample_rate, n_fft, 24)
     chroma = fold_octaves(semitone_spectrum(mag, sample_rate, n_fft))
     n = int(np.ceil(len(x) / sample_rate / FRAME_S))
@@ -54,7 +101,7 @@ def mix_frames(x: np.ndarray, sample_rate: int) -> np.ndarray:
     np.add.at(rows[:, 24:], idx, chroma)
     rows /= np.maximum(counts, 1)
     rows[:, 24:] /= rows[:, 24:].sum(axis=1, keepdims=True) + 1e-9
-    return rows.astype(np.float32)
+    return np.hstack([rows, _rhythm(x, sample_rate, len(rows))]).astype(np.float32)
 
 
 @dataclass
@@ -79,6 +126,13 @@ def _z(a: np.ndarray) -> np.ndarray:
     return (a - a.mean(axis=0)) / np.where(sd > 1e-9, sd, 1.0)
 
 
+def _standardise(rows: np.ndarray) -> np.ndarray:
+    """Rows z-scored per column, each :data:`GROUPS` group scaled to the same weight
+    (rows of the first 36 columns only, from before the rhythm group, still work)."""
+    return np.hstack([_z(rows[:, a:b]) / np.sqrt(b - a) for a, b in GROUPS
+                      if rows.shape[1] >= b])
+
+
 def second_order(rows: np.ndarray, block_s: float = 2.0, max_blocks: int = 2400
                  ) -> tuple[np.ndarray, int]:
     """``(S2 [n, n], seconds per block)``: the similarity of blocks' similarity rows."""
@@ -88,7 +142,7 @@ def second_order(rows: np.ndarray, block_s: float = 2.0, max_blocks: int = 2400
     if n < 4:
         return np.zeros((0, 0)), res
     blocks = rows[:n * res].reshape(n, res, -1).mean(axis=1).astype(np.float64)
-    x = np.hstack([_z(blocks[:, :24]) / np.sqrt(24), _z(blocks[:, 24:]) / np.sqrt(12)])
+    x = _standardise(blocks)
     sq = (x ** 2).sum(axis=1)
     d = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0)
     s = np.exp(-d / (0.5 * float(np.median(d)) + 1e-9))
@@ -148,7 +202,7 @@ def _blend(rows: np.ndarray, t: float, lo: float, hi: float, context_s: float
     from scipy.ndimage import uniform_filter1d
 
     n = len(rows)
-    x = np.hstack([_z(rows[:, :24]) / np.sqrt(24), _z(rows[:, 24:]) / np.sqrt(12)])
+    x = _standardise(rows)
     i = int(round(t / FRAME_S))  # noqa: RUF046
     c = max(3, int(context_s / FRAME_S))
     a0, b1 = max(0, int(lo / FRAME_S)), min(n, int(np.ceil(hi / FRAME_S)))
@@ -185,8 +239,8 @@ def _beatmatched(beats: np.ndarray | None, start: float, end: float) -> bool | N
 
 
 def find_transitions(rows: np.ndarray, beats: np.ndarray | None = None,
-                     block_s: float = 2.0, kernel_s: float = 30.0, penalty: float = 4.0,
-                     min_gap_s: float = 40.0, context_s: float = 20.0) -> list[MixTransition]:
+                     block_s: float = 2.0, kernel_s: float = 30.0, penalty: float = 4.5,
+                     min_gap_s: float = 30.0, context_s: float = 20.0) -> list[MixTransition]:
     """Transitions of a mix from its :func:`mix_frames` rows (and beat times if known)."""
     rows = np.asarray(rows, dtype=np.float64)
     s2, res = second_order(rows, block_s)

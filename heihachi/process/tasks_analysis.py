@@ -136,8 +136,8 @@ class TransitionsTask(ProcessTask):
 
     @dataclass
     class Config:
-        min_gap_s: float = 40.0  # shortest time between two transitions (shortest track)
-        penalty: float = 4.0  # cost of one more cut: higher finds fewer transitions
+        min_gap_s: float = 30.0  # shortest time between two transitions (a track alone)
+        penalty: float = 4.5  # cost of one more cut: higher finds fewer transitions
         kernel_s: float = 30.0  # seconds compared each side for a transition's strength
 
     def start(self, track: TrackInfo) -> None:
@@ -152,9 +152,10 @@ class TransitionsTask(ProcessTask):
         import numpy as np
 
         from heihachi.analysis_results import Transitions
-        from heihachi.music.transitions import find_transitions
+        from heihachi.music.transitions import N_FEATURES, find_transitions
 
-        rows = np.concatenate(self.rows) if self.rows else np.zeros((0, 36), np.float32)
+        rows = (np.concatenate(self.rows) if self.rows
+                else np.zeros((0, N_FEATURES), np.float32))
         cfg = self.config
         found = find_transitions(rows, results["beats"].beats, kernel_s=cfg.kernel_s,
                                  penalty=cfg.penalty, min_gap_s=cfg.min_gap_s)
