@@ -1,7 +1,7 @@
 """Load on ``heihachi serve``: many uploads from concurrent clients, against the CLI.
 
     python bench/serve_load.py [--uploads 200] [--clients 20] [--seconds 30]
-                               [--max-queue 40] [--crash] [--json FILE]
+                               [--max-queue 40] [--max-uploads 4] [--crash] [--json FILE]
 
 Renders ``--distinct`` 30-second drum & bass clips (the bundled example, tiled and
 varied), hard-links them into ``--uploads`` files, then in the same run:
@@ -10,7 +10,8 @@ varied), hard-links them into ``--uploads`` files, then in the same run:
    over every file: the same plugin, settings and outputs as the server's ``drums``),
    at the priority the server's workers run at (``nice 5``);
 2. the server: ``heihachi serve`` with one worker and a bounded queue (``--max-queue``;
-   a full queue answers 503 + Retry-After and the client retries), and ``--clients``
+   a full queue, or ``--max-uploads`` uploads already streaming in, answers 503 +
+   Retry-After before the body is read and the client retries), and ``--clients``
    threads uploading the same files (``POST /api/v1/drums``).
 
 Prints latency to accept (POST -> 202) and to complete (POST -> the job's finish time),
@@ -187,7 +188,7 @@ def run_server(files: list[Path], data: Path, args: argparse.Namespace) -> dict:
     from heihachi.serve.jobs import JobStore
 
     opts = ("--max-queue", str(args.max_queue), "--rate-limit", "0", "--workers",
-            str(args.workers))
+            str(args.workers), "--max-uploads", str(args.max_uploads))
     server = LiveServer(data, *opts).start()
     rss = PeakRSS(server.proc.pid)
     rss.start()
@@ -251,6 +252,8 @@ def main() -> None:
     ap.add_argument("--distinct", type=int, default=20)
     ap.add_argument("--max-queue", type=int, default=40)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--max-uploads", type=int, default=4,
+                    help="The server's --max-uploads (uploads received at once; 0: no limit)")
     ap.add_argument("--crash", action="store_true", help="SIGKILL + restart half way")
     ap.add_argument("--work", type=Path, help="Working folder (default: a temp dir)")
     ap.add_argument("--json", type=Path, help="Write the figures here")
@@ -259,7 +262,8 @@ def main() -> None:
     files = make_clips(work, args.distinct, args.uploads, args.seconds)
     audio = args.uploads * args.seconds
     print(f"{args.uploads} uploads of {args.seconds:g} s ({audio:g} audio-seconds), "
-          f"{args.clients} clients, queue bound {args.max_queue}", flush=True)
+          f"{args.clients} clients, queue bound {args.max_queue}, uploads at once "
+          f"{args.max_uploads or 'unlimited'}", flush=True)
     cli = run_cli(files, work / "cli-out")
     cli["throughput"] = audio / cli["wall_s"]
     print(f"CLI  hf analyze-drums: {cli['wall_s']:.1f} s, {cli['throughput']:.1f} audio-s/s, "
