@@ -17,12 +17,20 @@ faster or slower (pitch and tempo, a turntable's pitch fader) and stretched 3 % 
 only, key lock).
 
     python bench/duplicates.py [--music-dir DIR ...] [--excerpt 30] [--set asc|dj]
+        [--cache DIR] [--only ALTERATION ...] [--tracks SUBSTRING ...] [--misses]
+
+`--cache DIR` keeps the excerpts, their index and the altered copies in DIR, so a rerun
+embeds only the queries (the dj set's index and copies take most of an hour on 2 cores).
+`--only` and `--tracks` query a subset (the index still holds every excerpt), and
+`--misses` prints each miss with what it matched instead and both scores.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +48,9 @@ def excerpts(music_dirs: list[Path], seconds: float, out: Path, per_track: int |
     """Non-overlapping excerpts of every track (``per_track``: at most so many, centred)."""
     from heihachi.runtime.audio import load
 
+    listing = out / "excerpts.txt"  # a cache's excerpts, written when the last one is
+    if listing.is_file():
+        return [out / name for name in listing.read_text().split()]
     paths = []
     for src in sorted(p for d in music_dirs for p in d.iterdir()
                       if p.suffix.lower() in (".mp3", ".ogg", ".flac", ".wav")):
@@ -52,10 +63,27 @@ def excerpts(music_dirs: list[Path], seconds: float, out: Path, per_track: int |
             start = first + i * n
             sf.write(p, x[:, start:start + n].T, 44_100, subtype="PCM_16")
             paths.append(p)
+    listing.write_text("".join(f"{p.name}\n" for p in paths))
     return paths
 
 
 def alter(path: Path, how: str, out: Path) -> Path:
+    """The copy of ``path`` altered ``how``, in ``out/how/`` (one folder per alteration,
+    as the copies' names differ only by suffix); reused when that folder already holds it."""
+    folder = out / how
+    done = [t for t in (folder / f"{path.stem}{e}" for e in (".mp3", ".ogg", ".wav"))
+            if t.is_file()]
+    if done:  # a cached copy (moved in whole below, so never a partial one)
+        return done[0]
+    part = out / "partial"
+    part.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(exist_ok=True)
+    made = _alter(path, how, part)
+    return made.replace(folder / made.name)
+
+
+def _alter(path: Path, how: str, out: Path) -> Path:
+    """``path`` altered ``how``, written into ``out``."""
     import lameenc
     import soxr
 
@@ -116,6 +144,11 @@ def main() -> None:
     ap.add_argument("--set", choices=("asc", "dj"), default="asc")
     ap.add_argument("--music-dir", type=Path, nargs="+")
     ap.add_argument("--excerpt", type=float, default=30.0)
+    ap.add_argument("--cache", type=Path, help="keep excerpts, index and copies here")
+    ap.add_argument("--only", nargs="+", metavar="ALTERATION", help="these alterations only")
+    ap.add_argument("--tracks", nargs="+", metavar="SUBSTRING",
+                    help="query only excerpts whose name contains one of these")
+    ap.add_argument("--misses", action="store_true", help="print every miss")
     args = ap.parse_args()
     dirs = args.music_dir or [Path(d) for d in (DJ_DIRS if args.set == "dj"
                                                   else DJ_DIRS[:1])]
@@ -123,39 +156,74 @@ def main() -> None:
     if missing:
         raise SystemExit(f"missing {', '.join(map(str, missing))}: `apt-get install asc-music "
                          "singularity-music hyperrogue-music planetblupi-music-ogg "
-                         "drascula-music`")
+                         "drascula-music wesnoth-1.16-music`")
     alterations = DJ_ALTERATIONS if args.set == "dj" else ALTERATIONS
+    if args.only:
+        unknown = set(args.only) - set(alterations)
+        if unknown:
+            raise SystemExit(f"unknown alteration(s) {sorted(unknown)}: {list(alterations)}")
+        alterations = tuple(a for a in alterations if a in args.only)
 
+    with contextlib.ExitStack() as stack:
+        if args.cache:
+            key = f"{args.set} {args.excerpt} {' '.join(map(str, dirs))}\n"
+            tmp = args.cache / f"{args.set}_{args.excerpt:g}s"
+            tmp.mkdir(parents=True, exist_ok=True)
+            stamp = tmp / "params.txt"
+            if stamp.is_file() and stamp.read_text() != key:
+                raise SystemExit(f"{tmp} caches another set ({stamp.read_text().strip()})")
+            stamp.write_text(key)
+        else:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        run(args, dirs, alterations, tmp)
+
+
+def run(args: argparse.Namespace, dirs: list[Path], alterations: tuple[str, ...],
+        tmp: Path) -> None:
+    """Index the excerpts (once per cache), then query every chosen copy and print rates."""
     from heihachi.index import collection as indexing
 
     overrides = ["index.embedder=extractor", "extractor=spectral"]
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        (tmp / "orig").mkdir()
-        (tmp / "alt").mkdir()
-        originals = excerpts(dirs, args.excerpt, tmp / "orig",
-                             per_track=2 if args.set == "dj" else None)
-        index_dir = tmp / "index"
-        report = indexing.add(index_dir, [str(tmp / "orig")], overrides, progress=False)
-        assert not report["failed"], report
-        naive_db = np.stack([naive_vector(p) for p in originals])
-        print(f"{len(originals)} excerpts of {args.excerpt:.0f} s from "
-              f"{', '.join(map(str, dirs))}")
-        print(f"{'alteration':<14} {'heihachi index':>15} {'naive mean/std':>15}")
-        total = naive_total = 0
-        for how in alterations:
-            ok = naive_ok = 0
-            for i, p in enumerate(originals):
-                q = alter(p, how, tmp / "alt")
-                hits = indexing.search_audio(index_dir, str(q), 1, True, overrides)
-                ok += bool(hits) and Path(hits[0].track).name == p.name
-                naive_ok += int(np.argmax(naive_db @ naive_vector(q)) == i)
-            total += ok
-            naive_total += naive_ok
-            n = len(originals)
-            print(f"{how:<14} {ok / n:>15.3f} {naive_ok / n:>15.3f}")
-        n = len(originals) * len(alterations)
-        print(f"{'overall':<14} {total / n:>15.3f} {naive_total / n:>15.3f}")
+    (tmp / "orig").mkdir(exist_ok=True)
+    (tmp / "alt").mkdir(exist_ok=True)
+    t0 = time.perf_counter()
+    originals = excerpts(dirs, args.excerpt, tmp / "orig",
+                         per_track=2 if args.set == "dj" else None)
+    index_dir = tmp / "index"
+    report = indexing.add(index_dir, [str(tmp / "orig")], overrides, progress=False)
+    assert not report["failed"], report
+    naive_db = np.stack([naive_vector(p) for p in originals])
+    queried = [i for i, p in enumerate(originals)
+               if not args.tracks or any(t in p.name for t in args.tracks)]
+    print(f"{len(originals)} excerpts of {args.excerpt:.0f} s from "
+          f"{', '.join(map(str, dirs))} (index ready in {time.perf_counter() - t0:.0f} s)")
+    if len(queried) < len(originals):
+        print(f"querying a subset: {len(queried)} of {len(originals)} excerpts")
+    print(f"{'alteration':<14} {'heihachi index':>15} {'naive mean/std':>15} {'time s':>8}")
+    total = naive_total = 0
+    for how in alterations:
+        ok = naive_ok = 0
+        t1 = time.perf_counter()
+        for i in queried:
+            p = originals[i]
+            q = alter(p, how, tmp / "alt")
+            hits = indexing.search_audio(index_dir, str(q), 5, True, overrides)
+            found = bool(hits) and Path(hits[0].track).name == p.name
+            ok += found
+            naive_ok += int(np.argmax(naive_db @ naive_vector(q)) == i)
+            if args.misses and not found:
+                mine = [h.score for h in hits if Path(h.track).name == p.name]
+                print(f"  miss {how} {p.name}: top {Path(hits[0].track).name} "
+                      f"{hits[0].score:.4f}, true "
+                      f"{f'{mine[0]:.4f}' if mine else 'not in top 5'}")
+        total += ok
+        naive_total += naive_ok
+        n = len(queried)
+        print(f"{how:<14} {ok / n:>15.3f} {naive_ok / n:>15.3f} "
+              f"{time.perf_counter() - t1:>8.0f}", flush=True)
+    n = len(queried) * len(alterations)
+    print(f"{'overall':<14} {total / n:>15.3f} {naive_total / n:>15.3f} "
+          f"{time.perf_counter() - t0:>8.0f}")
 
 
 if __name__ == "__main__":

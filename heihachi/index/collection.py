@@ -26,13 +26,20 @@ WORK_DIR = "work"
 EXACT_SEGMENTS = 4096
 #: audio queries up to this long are also searched at index.query_speeds
 SPEED_SEARCH_MAX_S = 900.0
+#: an extractor index's audio query is cut into segments at up to this many offsets
+#: within one segment hop (no finer than the extractor's frames), each track keeping its
+#: best: a copy that starts later or earlier than its original (a trim, a DJ's cue
+#: point) then meets the original's segment grid, as an unaligned copy would not
+QUERY_ALIGNMENTS = 10
 
 
 def pool_segments(frames: np.ndarray, stamps: np.ndarray, window_s: float, hop_s: float,
-                  duration: float | None = None) -> SegmentEmbeddings:
-    """Mean-pool frame embeddings into ``[start, start + window_s)`` segments every ``hop_s``."""
+                  duration: float | None = None, offset: float = 0.0) -> SegmentEmbeddings:
+    """Mean-pool frame embeddings into ``[start, start + window_s)`` segments every ``hop_s``,
+    the first starting at ``offset`` seconds (0 for what is indexed; a query is also cut at
+    other offsets, see :data:`QUERY_ALIGNMENTS`)."""
     end = duration if duration is not None else (float(stamps[-1]) if len(stamps) else 0.0)
-    starts = np.arange(0.0, max(end - window_s, 0.0) + 1e-9, hop_s)
+    starts = np.arange(offset, max(end - window_s, offset) + 1e-9, hop_s)
     if len(starts) == 0:
         starts = np.zeros(1)
     vecs, s_out, e_out = [], [], []
@@ -84,26 +91,46 @@ class Embedder:
     def embed_files(self, inputs: list[str], work: Path, progress: bool = True
                     ) -> tuple[dict[str, SegmentEmbeddings], Any, Any]:
         """Embed ``inputs`` (reusing finished work in ``work``); returns vectors per path."""
+        cuts, summary, task = self._embed(inputs, work, progress, 1)
+        return {p: c[0] for p, c in cuts.items()}, summary, task
+
+    def embed_query(self, inputs: list[str], work: Path, progress: bool = False
+                    ) -> tuple[dict[str, list[SegmentEmbeddings]], Any]:
+        """Embed query files; each path's segments cut at every alignment to the index's
+        segment grid (one cut for a similarity plugin, whose segments are its own windows)."""
+        cuts, summary, _task = self._embed(inputs, work, progress, QUERY_ALIGNMENTS)
+        return cuts, summary
+
+    def _embed(self, inputs: list[str], work: Path, progress: bool, alignments: int
+               ) -> tuple[dict[str, list[SegmentEmbeddings]], Any, str]:
         from heihachi.runtime.pipeline import run_task
 
         summary = run_task(self.kind, inputs, self.overrides, output=str(work),
                            progress=progress)
         task = "embed" if self.kind == "similarity" else "extract"
-        out: dict[str, SegmentEmbeddings] = {}
+        out: dict[str, list[SegmentEmbeddings]] = {}
         for e in summary.entries:
             if e.status == "failed":
                 continue
-            out[e.path] = self._load(work / e.track, task)
+            out[e.path] = self._load(work / e.track, task, alignments)
         return out, summary, task
 
-    def _load(self, track_dir: Path, task: str) -> SegmentEmbeddings:
+    def _load(self, track_dir: Path, task: str, alignments: int = 1
+              ) -> list[SegmentEmbeddings]:
+        """A finished file's segments, cut at up to ``alignments`` offsets in one hop."""
         arrays = np.load(track_dir / f"{task}.npz")
         if task == "embed":
-            return SegmentEmbeddings(arrays["starts"], arrays["ends"], arrays["vectors"])
+            return [SegmentEmbeddings(arrays["starts"], arrays["ends"], arrays["vectors"])]
         doc = json.loads((track_dir / f"{task}.json").read_text())
         emb = Embeddings(arrays["frames"], arrays["timestamps"])
-        return pool_segments(emb.frames, emb.timestamps, self.window_s or 10.0,
-                             self.hop_s or (self.window_s or 10.0) / 2, doc.get("duration"))
+        window = self.window_s or 10.0
+        hop = self.hop_s or window / 2
+        frame_step = float(np.median(np.diff(emb.timestamps))) if len(emb.timestamps) > 1 \
+            else hop
+        step = max(frame_step, hop / alignments)
+        return [pool_segments(emb.frames, emb.timestamps, window, hop, doc.get("duration"),
+                              offset=float(o))
+                for o in np.arange(0.0, hop - 1e-6, step)[:alignments]]
 
     def plugin(self) -> Any:
         """The loaded plugin (for text queries)."""
@@ -211,6 +238,13 @@ def search_audio(index_dir: Path, path: str, k: int, per_track: bool,
     over query segments, of its best-matching segment (so a whole-track match
     beats one lucky segment). ``per_track`` returns one hit per track.
 
+    An extractor index's segments start every ``hop_s`` from each file's start, so a
+    copy trimmed by 2 s, cut at the same grid, compares every segment with an original
+    segment 2 s away from it, while another version of the same music that happens to
+    start 2 s later lines up exactly, and won (two renders of one Drascula theme did). So
+    the query is cut at each offset of :data:`QUERY_ALIGNMENTS` within a hop too, and
+    each track keeps its best cut: the original's grid is among them.
+
     The query is also searched as played at each speed of ``index.query_speeds``
     (default 0.97-1.03: a DJ's pitch fader moves pitch and tempo by a few percent),
     and each track keeps its best speed.
@@ -226,14 +260,14 @@ def search_audio(index_dir: Path, path: str, k: int, per_track: bool,
     speeds = [float(s) for s in cfg.index.query_speeds]
     with tempfile.TemporaryDirectory() as tmp:
         copies = [path, *_speed_copies(path, [s for s in speeds if s != 1.0], Path(tmp))]
-        vectors, summary, _ = embedder.embed_files(copies, Path(tmp) / "work", progress)
+        vectors, summary = embedder.embed_query(copies, Path(tmp) / "work", progress)
     if not vectors:
         raise HeihachiError(summary.entries[0].error if summary.entries else
                             f"{path}: could not be embedded")
     index = open_index(index_dir, cfg)
     track_score: dict[str, float] = {}
     best: dict[str, dict[tuple[float, float], float]] = {}
-    for seg in vectors.values():
+    for seg in (cut for cuts in vectors.values() for cut in cuts):
         scores, segments = _track_scores(index, seg.vectors, k)
         for track, score in scores.items():
             if score > track_score.get(track, -np.inf):
