@@ -46,10 +46,7 @@ async def submit(request: Request, task: str, uploads: list[UploadFile], *,
     """Queue a job for ``task`` and answer 202 (or, with ``wait``, the finished job)."""
     settings, store = state(request)
     spec = TASKS[task]
-    counts = await run_in_threadpool(store.counts)
-    if counts["queued"] >= settings.max_queue:
-        raise RequestError(503, f"the queue is full ({settings.max_queue} jobs waiting); "
-                                "retry later")
+    # the queue bound (--max-queue) is held by guards.QueueGate, before the body is read
     kind = resolve_kind(spec, settings.overrides)
     ov = settings.overrides + client_overrides(spec, kind, plugin, model, overrides, stems)
     await run_in_threadpool(validate, kind, ov)
