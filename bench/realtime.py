@@ -98,6 +98,12 @@ def causal_tempo_ok(events, tempo: float, after: float = 4.0) -> bool:
     return bool(late) and abs(float(np.median(late)) / tempo - 1) <= TOL
 
 
+def half_tempo(events, tempo: float, after: float = 4.0) -> bool:
+    """The reported tempo after ``after`` s settles at half the true one (median)."""
+    late = [e.bpm for e in events if e.t >= after]
+    return bool(late) and 0.45 < float(np.median(late)) / tempo < 0.55
+
+
 def offline_tempo_ok(beats: np.ndarray, tempo: float) -> bool:
     if len(beats) < 2:
         return False
@@ -115,6 +121,18 @@ def time_to_tempo(events, s0: float, s1: float, tempo: float) -> float | None:
     return None
 
 
+def mean_of(rows: list[dict], keys: tuple[str, ...]) -> dict:
+    """The mean of each of ``keys`` over ``rows``, and how many rows."""
+    return {k: round(float(np.mean([r[k] for r in rows])), 4) for k in keys} | {
+        "clips": len(rows)}
+
+
+def dnb_counts(rows: list[dict], keys: tuple[str, ...]) -> dict:
+    """How many of the 160-180 BPM rows have each of ``keys`` true."""
+    dnb = [r for r in rows if 160 <= r["tempo"] <= 180]
+    return {"clips": len(dnb)} | {k: int(sum(r[k] for r in dnb)) for k in keys}
+
+
 def accuracy(tracker, offline, clips, label: str) -> dict:
     rows = []
     for x24, ann in clips:
@@ -127,18 +145,12 @@ def accuracy(tracker, offline, clips, label: str) -> dict:
                      "offline_f": beat_f(ann["beats"], off),
                      "offline_tempo": offline_tempo_ok(off, ann["tempo"]),
                      "delays": [e.emitted_at - e.t for e in ev],
-                     "half": bool(ev) and 0.45 < np.median([e.bpm for e in ev if e.t >= 4]
-                                                           or [0]) / ann["tempo"] < 0.55})
+                     "causal_half": half_tempo(ev, ann["tempo"])})
     out: dict = {"clips": len(rows)}
-    for name, sel in (("all", rows), ("metre", [r for r in rows if r["style"] != "random"])):
-        out[name] = {k: round(float(np.mean([r[k] for r in sel])), 4) for k in
-                     ("causal_f", "causal_tempo", "offline_f", "offline_tempo")} | {
-            "clips": len(sel)}
-    dnb = [r for r in rows if 160 <= r["tempo"] <= 180]
-    out["dnb_160_180"] = {"clips": len(dnb),
-                          "causal_tempo": int(sum(r["causal_tempo"] for r in dnb)),
-                          "causal_half": int(sum(r["half"] for r in dnb)),
-                          "offline_tempo": int(sum(r["offline_tempo"] for r in dnb))}
+    keys = ("causal_f", "causal_tempo", "offline_f", "offline_tempo")
+    out["all"] = mean_of(rows, keys)
+    out["metre"] = mean_of([r for r in rows if r["style"] != "random"], keys)
+    out["dnb_160_180"] = dnb_counts(rows, ("causal_tempo", "causal_half", "offline_tempo"))
     out["_delays"] = [d for r in rows for d in r["delays"]]
     print(f"{label}: {json.dumps({k: v for k, v in out.items() if k != '_delays'})}",
           flush=True)
@@ -284,29 +296,22 @@ def beatnet(python: str | None, sets: dict) -> dict:
         rows = []
         for k, (_, ann) in enumerate(items):
             ev = _beatnet_events(got["clips"][f"{name}-{k}"]["beats"])
-            row = {"f": beat_f(ann["beats"], [e.t for e in ev]), "style": ann.get("style")}
+            row = {"causal_f": beat_f(ann["beats"], [e.t for e in ev]),
+                   "style": ann.get("style")}
             if "tempo" in ann:
-                row["tempo"] = causal_tempo_ok(ev, ann["tempo"])
-                late = [e.bpm for e in ev if e.t >= 4]
-                row["half"] = 0.45 < float(np.median(late or [0])) / ann["tempo"] < 0.55
-                row["dnb"] = 160 <= ann["tempo"] <= 180
+                row |= {"tempo": ann["tempo"], "causal_tempo": causal_tempo_ok(ev, ann["tempo"]),
+                        "causal_half": half_tempo(ev, ann["tempo"])}
             else:
                 (a, b, t, _) = ann["segments"][-1]
                 row["time_to_tempo_after_change_s"] = time_to_tempo(ev, a, b, t)
             rows.append(row)
         if "tempo" in rows[0]:
-            metre = [r for r in rows if r["style"] != "random"]
-            dnb = [r for r in rows if r["dnb"]]
-            res[name] = {"metre": {"causal_f": round(float(np.mean([r["f"] for r in metre])), 4),
-                                   "causal_tempo": round(float(np.mean(
-                                       [r["tempo"] for r in metre])), 4),
-                                   "clips": len(metre)},
-                         "all_causal_f": round(float(np.mean([r["f"] for r in rows])), 4),
-                         "dnb_160_180": {"clips": len(dnb),
-                                         "causal_tempo": sum(r["tempo"] for r in dnb),
-                                         "causal_half": sum(r["half"] for r in dnb)}}
+            res[name] = {"metre": mean_of([r for r in rows if r["style"] != "random"],
+                                          ("causal_f", "causal_tempo")),
+                         "all_causal_f": mean_of(rows, ("causal_f",))["causal_f"],
+                         "dnb_160_180": dnb_counts(rows, ("causal_tempo", "causal_half"))}
         else:
-            res[name] = {"beat_f": round(float(np.mean([r["f"] for r in rows])), 4),
+            res[name] = {"beat_f": mean_of(rows, ("causal_f",))["causal_f"],
                          "time_to_tempo_after_change_s": [
                              r["time_to_tempo_after_change_s"] for r in rows]}
         print(f"BeatNet {name}: {json.dumps(res[name], default=float)}", flush=True)
