@@ -234,9 +234,12 @@ def search_audio(index_dir: Path, path: str, k: int, per_track: bool,
                  overrides: list[str], progress: bool = False) -> list[Any]:
     """Tracks/segments most like the audio file ``path``.
 
-    Every segment of the query searches the index; a track's score is the mean,
-    over query segments, of its best-matching segment (so a whole-track match
-    beats one lucky segment). ``per_track`` returns one hit per track.
+    Every segment of the query searches the index; a track's score is the mean of
+    two means over the query's segments: of each one's best-matching segment of the
+    track (so a whole-track match beats one lucky segment), and of the track's
+    segments met in order at the track's best single lag (a copy is its original in
+    order; another excerpt of a looping track holds the same loops out of order).
+    ``per_track`` returns one hit per track.
 
     An extractor index's segments start every ``hop_s`` from each file's start, so a
     copy trimmed by 2 s, cut at the same grid, compares every segment with an original
@@ -268,7 +271,7 @@ def search_audio(index_dir: Path, path: str, k: int, per_track: bool,
     track_score: dict[str, float] = {}
     best: dict[str, dict[tuple[float, float], float]] = {}
     for seg in (cut for cuts in vectors.values() for cut in cuts):
-        scores, segments = _track_scores(index, seg.vectors, k)
+        scores, segments = _track_scores(index, seg, k)
         for track, score in scores.items():
             if score > track_score.get(track, -np.inf):
                 track_score[track], best[track] = score, segments[track]
@@ -306,29 +309,45 @@ def _speed_copies(path: str, speeds: list[float], folder: Path) -> list[str]:
     return out
 
 
-def _track_scores(index: Any, query: np.ndarray, k: int
+def _track_scores(index: Any, query: SegmentEmbeddings, k: int
                   ) -> tuple[dict[str, float], dict[str, dict[tuple[float, float], float]]]:
-    """Each track's mean best-segment score over the query's segments, and its segments'
-    best scores."""
+    """Each track's score for one cut of the query, and its segments' best scores.
+
+    A track's score is the mean of two scores over the query's segments: its *bag* score,
+    each query segment's best match anywhere in the track, and its *in-order* score, the
+    best single lag at which the query's segments, in their order, meet the track's
+    segments (a copy of a track is the track in order; another excerpt of a looping
+    track matches segment by segment but out of order, and it won stretched copies
+    while only the bag counted).
+    """
     # Every segment of an index up to EXACT_SEGMENTS, so each track's score is exact;
     # a larger index gives the nearest EXACT_SEGMENTS per query segment, and a track a
     # row did not reach counts that row's lowest score, not zero: otherwise a quiet or
     # generic query segment (an intro, a fade) whose true match ranked just beyond the
     # cut took a whole segment's share from the right track.
     fetch = max(k * 10, min(len(index), EXACT_SEGMENTS))
-    rows = index.search(query, k=fetch)
+    rows = index.search(query.vectors, k=fetch)
     best: dict[str, dict[tuple[float, float], float]] = {}
     per_row: list[dict[str, float]] = []
-    for row in rows:
+    lags: dict[str, dict[float, float]] = {}  # track -> lag -> sum of (score - row lowest)
+    lowest_sum = 0.0
+    for row, q_start in zip(rows, query.starts, strict=True):
         seen: dict[str, float] = {}
+        lowest = min((h.score for h in row), default=0.0)
+        lowest_sum += lowest
         for h in row:
             seen[h.track] = max(seen.get(h.track, -1.0), h.score)
             seg = best.setdefault(h.track, {})
             seg[(h.start, h.end)] = max(seg.get((h.start, h.end), -1.0), h.score)
+            at = lags.setdefault(h.track, {})
+            lag = round(float(h.start - q_start), 3)
+            at[lag] = at.get(lag, 0.0) + h.score - lowest
         per_row.append(seen)
-    track_score: dict[str, float] = dict.fromkeys(best, 0.0)
-    for row, seen in zip(rows, per_row, strict=True):
-        lowest = min((h.score for h in row), default=0.0)
-        for track in track_score:
-            track_score[track] += seen.get(track, lowest) / len(rows)
+    n = max(len(rows), 1)
+    track_score: dict[str, float] = {}
+    for track in best:
+        bag = sum(seen.get(track, min((h.score for h in row), default=0.0))
+                  for row, seen in zip(rows, per_row, strict=True)) / n
+        in_order = (lowest_sum + max(lags[track].values())) / n
+        track_score[track] = (bag + in_order) / 2
     return track_score, best
