@@ -141,6 +141,10 @@ def main() -> None:
                     help="also write the figures here (the model card includes "
                          "MODEL_DIR/oneshots.json)")
     args = ap.parse_args()
+    for m in args.models or []:  # nargs="+" also swallows overrides written after it
+        if not m.is_dir():
+            ap.error(f"--models {m}: not a drumnet directory (write Hydra overrides before "
+                     "--models, or after --)")
 
     from unseen.sources import family_of
 

@@ -321,6 +321,10 @@ def main() -> None:
                          "the model card includes MODEL_DIR/unseen_validation.json")
     ap.add_argument("overrides", nargs="*", help="Hydra overrides for the CLI run")
     args = ap.parse_args()
+    for m in args.models or []:  # nargs="+" also swallows overrides written after it
+        if not m.is_dir():
+            ap.error(f"--models {m}: not a drumnet directory (write Hydra overrides before "
+                     "--models, or after --)")
     args.clips = args.clips or (168 if args.unseen else 100)
     args.seed = args.seed if args.seed is not None else (2027 if args.unseen else 2026)
 
