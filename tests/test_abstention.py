@@ -113,3 +113,21 @@ def test_stationarity_gate_keeps_a_single_hit_in_silence() -> None:
     t = np.arange(5 * SR) / SR
     assert is_stationary((0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32))
     assert is_stationary(np.zeros(SR, np.float32))
+
+
+def test_beat_gate_sits_between_noise_and_a_dense_clipped_loop() -> None:
+    """White noise has no beat activation (drumnet-v2 heard a steady beat in it), while
+    a dense 16th-note loop pushed into hard clipping, whose flux rises little above its
+    median, keeps its beats (the hits gate, at 2.5, would call it stationary)."""
+    from heihachi.plugins.drumnet_tasks import NO_PULSE_FLUX_RATIO, is_stationary
+
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0, 0.3, 30 * SR).astype(np.float32)
+    assert is_stationary(noise, ratio=NO_PULSE_FLUX_RATIO)
+    tt = np.arange(int(0.1 * SR)) / SR
+    y = rng.normal(0, 0.2, 12 * SR)  # a loud noise bed under the loop
+    for k in range(int(12 / 0.125) - 1):
+        i = int(k * 0.125 * SR)
+        y[i:i + len(tt)] += rng.normal(0, 0.5, len(tt)) * np.exp(-tt * 40)
+    loop = np.clip(3.0 * y, -1, 1).astype(np.float32)
+    assert not is_stationary(loop, ratio=NO_PULSE_FLUX_RATIO)
