@@ -213,8 +213,8 @@ def test_click_track_has_a_click_on_every_beat(process_run):
     residual = click[:, 0] - original[:len(click), 0]
     beats = json.loads((d / "beats.json").read_text())
     on = np.zeros(len(residual), bool)
-    for t in beats["beats"]:
-        on[int(t * sr):int(t * sr) + int(0.03 * sr) + 2] = True
+    for t in beats["beats"]:  # beats.json rounds to 0.1 ms: +-2.2 samples at 44.1 kHz
+        on[int(t * sr) - 3:int(t * sr) + int(0.03 * sr) + 3] = True
     assert np.abs(residual[on]).max() > 0.2  # a click at every beat ...
     assert np.abs(residual[~on]).max() < 1e-3  # ... and the music untouched elsewhere
     per_beat = [np.abs(residual[int(t * sr):int(t * sr) + 200]).max() for t in beats["beats"]]
