@@ -286,6 +286,7 @@ def main() -> None:
         from heihachi.runtime.atomic import atomic_write_json
 
         atomic_write_json(args.json, {
+            "command": "python bench/real_beats.py " + " ".join(sys.argv[1:]),
             "songs": [{"name": s.chart.name, "bpm": s.chart.bpm, "beats_ok": s.beats_ok,
                        "downbeats_ok": s.downbeats_ok, "sync": s.beats, "on_grid": s.on_grid,
                        "controls": s.controls} for s in syncs],

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "models_cache" / "heihachi" / "drumnet-v1"
 
 
 def _pkg():

@@ -4,7 +4,8 @@
 - ``soundfonts``: General MIDI SoundFont kits rendered one hit at a time with fluidsynth
 - ``synth``: synthesised drum-machine voices
 - ``render``: training and validation clips with exact annotations
-- ``train``: ``python -m heihachi_train.drumnet.train --out models_cache/heihachi/drumnet-v1``
+- ``train``: ``python -m heihachi_train.drumnet.train --out DIR ...`` (the exact
+  commands are in the shipped models' cards)
 """
 
 

@@ -85,6 +85,44 @@ def _init_text(metrics: dict) -> str:
             "Then:\n")
 
 
+def _limits_text(metrics: dict) -> str:
+    if metrics.get("real_beds_p"):
+        return ("Limits: the drums it learned are synthetic renders (one-shot samples and "
+                "synthesised voices), some over real drumless recordings (guitar, speech); "
+                "real drum recordings with bleed and live cymbal washes will score lower.  "
+                "Claps, side sticks, cowbells and hand percussion are not classes.")
+    return ("Limits: trained and validated on synthetic renders only (one-shot drum "
+            "samples, 4/4, constant tempo); real recordings with bleed, live cymbal washes "
+            "or heavy processing will score lower.  Claps, side sticks, cowbells and hand "
+            "percussion are not classes.")
+
+
+def _real_beats_section(out: Path) -> str:
+    """Beats on real recorded songs (``bench/real_beats.py --json DIR/real_beats.json``)
+    when that file sits next to the weights; empty otherwise."""
+    path = out / "real_beats.json"
+    if not path.is_file():
+        return ""
+    doc = json.loads(path.read_text())
+    rows = []
+    for label, s in doc["summary"].items():
+        down = "-" if s["downbeat_f"] is None else f"{s['downbeat_f']:.3f}"
+        name = f"**{out.name}** (this model)" if label == "heihachi" else label
+        rows.append(f"| {name} | {s['beat_f']:.3f} | {s['cmlt']:.3f} | {s['amlt']:.3f} | "
+                    f"{down} | {s['tempo']:.2f} |")
+    songs = ", ".join(s["name"] for s in doc["songs"] if s["beats_ok"])
+    return ("## Beats on real recorded songs\n\n"
+            f"`{doc.get('command', 'python bench/real_beats.py')}`: {len(doc['songs'])} rock "
+            f"and metal songs of Debian's `fretsonfire-songs-muldjord` and "
+            f"`fretsonfire-songs-sectoid` (validation only, never trained on; scored: "
+            f"{songs}), beat grids from the game charts' tempo maps after the sync rule of "
+            "`bench/fof_charts.py`; every tracker in the same run.  A small, genre-bound "
+            "set: it catches failures on dense real mixes, it cannot rank trackers "
+            "finely.\n\n"
+            "| tracker | beat F | CMLt | AMLt | downbeat F | tempo |\n"
+            "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n")
+
+
 def _realtime_section(out: Path) -> str:
     """The causal tracker's figures (``bench/realtime.py --json DIR/realtime_bench.json``)
     when that file sits next to the weights; empty otherwise."""
@@ -326,11 +364,11 @@ def write_model_card(out: Path, metrics: dict, argv: list[str]) -> None:
         f"| onset F tom >= 0.6 | {of['tom']:.3f} | {met(of['tom'] >= 0.6)} |",
         f"| onset F cymbal >= 0.6 | {of['cymbal']:.3f} | {met(of['cymbal'] >= 0.6)} |",
     ])
-    unseen = _unseen_section(out) + _realtime_section(out)
+    unseen = _unseen_section(out) + _real_beats_section(out) + _realtime_section(out)
     causal = bool(metrics.get("causal"))
     gru = ("a forward-only GRU: causal, each frame sees the audio up to half an STFT window "
            "and 6 frames (0.103 s) after it" if causal else "a bidirectional GRU")
-    text = f"""# {out.name if causal else "drumnet-v1"}
+    text = f"""# {out.name}
 
 The project's own drum transcription and beat activation model: a small CRNN
 (log-mel frontend inside the module, 3 conv blocks, {gru}) with per-frame
@@ -428,9 +466,7 @@ doubled, a few breakbeat/house clips halved) and phase errors on a few roll clip
 {n_train_kits} training kits the model is limited by timbre diversity; more kits and a
 wider model are the next steps.
 
-Limits: trained and validated on synthetic renders only (one-shot drum samples, 4/4,
-constant tempo); real recordings with bleed, live cymbal washes or heavy processing will
-score lower.  Claps, side sticks, cowbells and hand percussion are not classes.
+{_limits_text(metrics)}
 
 ## Reproduce
 {_init_text(metrics)}

@@ -1,6 +1,9 @@
 """Train drumnet on renders of the Hydrogen drumkits.
 
-    python -m heihachi_train.drumnet.train --out models_cache/heihachi/drumnet-v1
+    python -m heihachi_train.drumnet.train --out DIR [recipe flags]
+
+(each shipped model's card, ``models_cache/heihachi/*/MODEL_CARD.md``, has its exact
+command; drumnet-v2, the default, is fine-tuned with ``--init`` from drumnet-v1.)
 
 Renders a deterministic training set from the training kits (cached in RAM), trains the
 CRNN with fixed seeds on CPU, tunes per-class peak-picking thresholds on one rendered

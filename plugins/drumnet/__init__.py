@@ -14,7 +14,7 @@ so the wheel carries only the model, its decoder and the shipped weights.
 """
 
 CLASSES = ("kick", "snare", "hihat", "tom", "cymbal")
-MODEL_ID = "heihachi/drumnet-v1"
+MODEL_ID = "heihachi/drumnet-v2"
 
 
 def load_drumnet(path, device="cpu"):
