@@ -85,6 +85,12 @@ def _init_text(metrics: dict) -> str:
             "Then:\n")
 
 
+def _beside(out: Path, name: str) -> dict | None:
+    """A bench's JSON written next to the weights (``--json DIR/name``), or None."""
+    path = out / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def _limits_text(metrics: dict) -> str:
     if metrics.get("real_beds_p"):
         return ("Limits: the drums it learned are synthetic renders (one-shot samples and "
@@ -92,18 +98,17 @@ def _limits_text(metrics: dict) -> str:
                 "real drum recordings with bleed and live cymbal washes will score lower.  "
                 "Claps, side sticks, cowbells and hand percussion are not classes.")
     return ("Limits: trained and validated on synthetic renders only (one-shot drum "
-            "samples, 4/4, constant tempo); real recordings with bleed, live cymbal washes "
-            "or heavy processing will score lower.  Claps, side sticks, cowbells and hand "
-            "percussion are not classes.")
+            "samples, 4/4,\nconstant tempo); real recordings with bleed, live cymbal "
+            "washes or heavy processing will\nscore lower.  Claps, side sticks, cowbells "
+            "and hand percussion are not classes.")
 
 
 def _real_beats_section(out: Path) -> str:
     """Beats on real recorded songs (``bench/real_beats.py --json DIR/real_beats.json``)
     when that file sits next to the weights; empty otherwise."""
-    path = out / "real_beats.json"
-    if not path.is_file():
+    doc = _beside(out, "real_beats.json")
+    if doc is None:
         return ""
-    doc = json.loads(path.read_text())
     rows = []
     for label, s in doc["summary"].items():
         down = "-" if s["downbeat_f"] is None else f"{s['downbeat_f']:.3f}"
@@ -126,14 +131,12 @@ def _real_beats_section(out: Path) -> str:
 def _realtime_section(out: Path) -> str:
     """The causal tracker's figures (``bench/realtime.py --json DIR/realtime_bench.json``)
     when that file sits next to the weights; empty otherwise."""
-    path = out / "realtime_bench.json"
-    if not path.is_file():
+    r = _beside(out, "realtime_bench.json")
+    if r is None:
         return ""
-    r = json.loads(path.read_text())
     ho, un = r["held_out"], r.get("unseen") or {}
     st = r["streams"]
-    m = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").is_file() \
-        else {}
+    m = _beside(out, "metrics.json") or {}
     lines = [
         "## Realtime tracker (`drumnet-online`)", "",
         "How it was made: `model.to_causal` of the bidirectional model named by `--init` "
@@ -198,10 +201,9 @@ def _unseen_section(out: Path) -> str:
     """The unseen-source validation (``bench/quality.py --unseen --json
     DIR/unseen_validation.json`` and ``bench/oneshots.py --json DIR/oneshots.json``),
     when those files sit next to the weights; empty otherwise."""
-    path = out / "unseen_validation.json"
-    if not path.is_file():
+    doc = _beside(out, "unseen_validation.json")
+    if doc is None:
         return ""
-    doc = json.loads(path.read_text())
     fig = doc["models"][0]["figures"]
 
     def ci(v: list[float]) -> str:
@@ -222,10 +224,10 @@ def _unseen_section(out: Path) -> str:
                                f"{v['beat_f']:.3f} | {v['tempo']:.2f} |"
                                for k, v in g.items()) + "\n")
     shots = ""
-    sp = out / "oneshots.json"
-    if sp.is_file():
-        o = json.loads(sp.read_text())["models"][0]
-        cmd = json.loads(sp.read_text()).get("command", "python bench/oneshots.py")
+    one = _beside(out, "oneshots.json")
+    if one is not None:
+        o = one["models"][0]
+        cmd = one.get("command", "python bench/oneshots.py")
         shots = (f"\nIsolated one-shots of the same sources ({o['n']} files through the CLI, "
                  f"`{cmd}`): accuracy {o['accuracy']:.3f} {ci(o['accuracy_95'])}; "
                  f"an MFCC + logistic-regression baseline trained on drumnet's training "
