@@ -329,12 +329,12 @@ def _track_scores(index: Any, query: SegmentEmbeddings, k: int
     rows = index.search(query.vectors, k=fetch)
     best: dict[str, dict[tuple[float, float], float]] = {}
     per_row: list[dict[str, float]] = []
+    lowest_of_row: list[float] = []
     lags: dict[str, dict[float, float]] = {}  # track -> lag -> sum of (score - row lowest)
-    lowest_sum = 0.0
     for row, q_start in zip(rows, query.starts, strict=True):
         seen: dict[str, float] = {}
         lowest = min((h.score for h in row), default=0.0)
-        lowest_sum += lowest
+        lowest_of_row.append(lowest)
         for h in row:
             seen[h.track] = max(seen.get(h.track, -1.0), h.score)
             seg = best.setdefault(h.track, {})
@@ -344,10 +344,11 @@ def _track_scores(index: Any, query: SegmentEmbeddings, k: int
             at[lag] = at.get(lag, 0.0) + h.score - lowest
         per_row.append(seen)
     n = max(len(rows), 1)
+    lowest_sum = sum(lowest_of_row)
     track_score: dict[str, float] = {}
     for track in best:
-        bag = sum(seen.get(track, min((h.score for h in row), default=0.0))
-                  for row, seen in zip(rows, per_row, strict=True)) / n
+        bag = sum(seen.get(track, lowest)
+                  for seen, lowest in zip(per_row, lowest_of_row, strict=True)) / n
         in_order = (lowest_sum + max(lags[track].values())) / n
         track_score[track] = (bag + in_order) / 2
     return track_score, best
