@@ -31,30 +31,29 @@ STATIONARY_FLUX_RATIO = 2.5
 NO_PULSE_FLUX_RATIO = 1.45
 
 
-def is_stationary(x: Any, n_fft: int = 1024, hop: int = 240,
-                  ratio: float = STATIONARY_FLUX_RATIO) -> bool:
-    """Whether a mono window has no onsets: the maximum of its spectral flux below
-    ``ratio`` times the median (digital silence counts; a window shorter than four STFT
-    frames, e.g. a one-shot, never does)."""
+def flux_ratio(x: Any, n_fft: int = 1024, hop: int = 240) -> float:
+    """The maximum of a mono window's spectral flux over its median: low where nothing
+    starts (noise, a held tone), 0.0 for digital silence, and ``inf`` where the test does
+    not apply (a window shorter than four STFT frames, e.g. a one-shot; a zero median)."""
     import numpy as np
 
     x = np.asarray(x, dtype=np.float32)
     if not np.any(x):
-        return True
+        return 0.0
     if len(x) < 4 * n_fft:
-        return False
+        return float("inf")
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop] * np.hanning(n_fft)
     mag = np.log1p(1000.0 * np.abs(np.fft.rfft(frames, axis=1)))
     flux = np.maximum(np.diff(mag, axis=0), 0.0).mean(axis=1)
-    return float(flux.max()) < ratio * float(np.median(flux))
+    median = float(np.median(flux))
+    return float(flux.max()) / median if median > 0 else float("inf")
 
 
-def _no_pulse_if(stationary: bool, beats: Any) -> Any:
-    """A stationary window's beat/downbeat activations, zeroed: a window with no onsets
-    (silence, white noise, a held tone) has no pulse, whatever the network hears in it
-    (drumnet-v2, fine-tuned through noisy production chains, reads white noise as a
-    steady beat: activation level 0.35, periodicity 0.37, above both no-pulse gates)."""
-    return beats * 0.0 if stationary else beats
+def is_stationary(x: Any, n_fft: int = 1024, hop: int = 240,
+                  ratio: float = STATIONARY_FLUX_RATIO) -> bool:
+    """Whether a mono window has no onsets: its :func:`flux_ratio` below ``ratio``
+    (digital silence counts; a window shorter than four STFT frames never does)."""
+    return flux_ratio(x, n_fft, hop) < ratio
 
 
 @dataclass
@@ -101,6 +100,21 @@ class _DrumNetBase:
             rows.append({k: v[b, :frames].float().cpu().numpy() for k, v in out.items()})
         return rows
 
+    def _flux(self, x: Any) -> float:
+        """The window's :func:`flux_ratio` when abstaining (``inf``, gating nothing,
+        when ``abstain`` is off)."""
+        return flux_ratio(x.float().cpu().numpy()) if self.config.abstain else float("inf")
+
+    def _beat_activations(self, beats: Any, flux: float) -> Any:
+        """The window's beat/downbeat activations, zeroed where its flux never rises
+        (:data:`NO_PULSE_FLUX_RATIO`): a window with no onsets (silence, white noise, a
+        held tone) has no pulse, whatever the network hears in it (drumnet-v2, fine-tuned
+        through noisy production chains, reads white noise as a steady beat: activation
+        level 0.35, periodicity 0.37, above both no-pulse gates)."""
+        from heihachi.results import Activations
+
+        return Activations(beats * 0.0 if flux < NO_PULSE_FLUX_RATIO else beats, self.fps)
+
     def _decode_beats(self, act: Any) -> Any:
         from heihachi.music.beat_decoding import track_beats
         from heihachi.results import Beats
@@ -137,7 +151,7 @@ class DrumNetTranscriber(_DrumNetBase, DrumTranscriber):
 
     def transcribe(self, batch: AudioBatch) -> list[Any]:
         from heihachi.plugins.drumnet.decode import activations_to_hits
-        from heihachi.results import Activations, DrumHit, DrumHits
+        from heihachi.results import DrumHit, DrumHits
 
         scale = self.config.threshold_scale
         thresholds = {c: min(0.99, t * scale) for c, t in self.model.thresholds.items()}
@@ -147,12 +161,10 @@ class DrumNetTranscriber(_DrumNetBase, DrumTranscriber):
             hits = [DrumHit(t, cls, conf, vel, cls) for t, cls, conf, vel in
                     activations_to_hits(row["onsets"], row["velocity"], self.fps, thresholds,
                                         suppress=self.model.suppress)]
-            mono = x.float().cpu().numpy()
-            if self.config.abstain and is_stationary(mono):
+            flux = self._flux(x)
+            if flux < STATIONARY_FLUX_RATIO:
                 hits = []
-            acts = Activations(_no_pulse_if(self.config.abstain and is_stationary(
-                mono, ratio=NO_PULSE_FLUX_RATIO), row["beats"]), self.fps) \
-                if self.config.beats else None
+            acts = self._beat_activations(row["beats"], flux) if self.config.beats else None
             results.append(DrumHits(hits, activations=acts))
         return results
 
@@ -172,12 +184,8 @@ class DrumNetBeats(_DrumNetBase, BeatTracker):
     Config = DrumNetConfig
 
     def track(self, batch: AudioBatch) -> list[Any]:
-        from heihachi.results import Activations
-
         audio = list(batch.unpadded())
-        return [Activations(_no_pulse_if(self.config.abstain and is_stationary(
-                    x.float().cpu().numpy(), ratio=NO_PULSE_FLUX_RATIO), row["beats"]),
-                    self.fps)
+        return [self._beat_activations(row["beats"], self._flux(x))
                 for row, x in zip(self._activations(batch), audio, strict=True)]
 
     def finish(self, result: Any, duration: float | None) -> Any:
