@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import heihachi
 from heihachi.tasks import AudioBatch, BeatTracker, DrumTranscriber
 
-MODEL_ID = "heihachi/drumnet-v2"
+MODEL_ID = "heihachi/drumnet-v3"
 
 
 #: A window whose spectral flux never rises above this many times its median has no
@@ -67,8 +67,17 @@ class DrumNetConfig:
     abstain: bool = True  # no beats (tempo null) without a pulse; no hits in stationary windows
     bar_weight: float = 2.0  # beat phase trusted as far as bars are heard (0 = off)
     song_octave: bool = True  # one metrical level for the whole song
+    bar_jump: float = 1e-9  # probability per beat that the bar phase resets (metre.BAR_JUMP)
     window_s: float = 30.0
     hop_s: float = 28.0
+
+    def __post_init__(self) -> None:
+        if not self.beats_per_bar or min(int(b) for b in self.beats_per_bar) < 2:
+            raise ValueError(f"beats_per_bar={list(self.beats_per_bar)}: give bar lengths "
+                             ">= 2, e.g. [3,4]")
+        if not 0.0 < self.bar_jump < 1.0:
+            raise ValueError(f"bar_jump={self.bar_jump}: give a probability between 0 and 1 "
+                             "(exclusive), e.g. 1e-9")
 
 
 class _DrumNetBase:
@@ -122,14 +131,11 @@ class _DrumNetBase:
         if act is None or len(act.values) == 0:
             return Beats(beats=[], downbeats=[], confidence=0.0, beat_confidence=[])
         cfg = self.config
-        bars = [int(b) for b in cfg.beats_per_bar]
-        if not bars or min(bars) < 2:
-            from heihachi.errors import ConfigError
-
-            raise ConfigError(f"beats_per_bar={bars}: give bar lengths >= 2, e.g. [3,4]")
+        bars = [int(b) for b in cfg.beats_per_bar]  # checked >= 2 in DrumNetConfig
         tr = track_beats(act.values[:, 0], act.values[:, 1], act.fps, min_bpm=cfg.min_bpm,
                          max_bpm=cfg.max_bpm, beats_per_bar=bars, abstain=cfg.abstain,
-                         bar_weight=cfg.bar_weight, song_octave=cfg.song_octave)
+                         bar_weight=cfg.bar_weight, song_octave=cfg.song_octave,
+                         bar_jump=cfg.bar_jump)
         return Beats(beats=tr.beats + act.start, downbeats=tr.downbeats + act.start,
                      confidence=round(tr.confidence, 4), beat_confidence=tr.beat_confidence,
                      beats_per_bar=tr.beats_per_bar)

@@ -117,3 +117,34 @@ def test_beats_json_carries_confidence_fields_and_stays_compatible() -> None:
         Beats([1.0, 2.0], beat_confidence=[0.5])
     none = Beats([], []).to_json()
     assert none["tempo"] is None and none["beat_confidence"] is None
+
+
+def test_weak_half_bar_ambiguous_downbeats_keep_one_bar_phase() -> None:
+    """Downbeat activation weak, 60 % as strong on beat 3 as on beat 1 and firing on the
+    other beats too, each bump's height random (as drumnet's on metal songs): the bar
+    phase holds for the whole song, where a reset probability of 1e-3 per beat let it
+    flip every few bars."""
+    ref = beat_grid([(170, 120)])
+    n = int((ref[-1] + 1) * FPS)
+    rng = np.random.default_rng(0)
+    amps = np.choose(np.arange(len(ref)) % 4, [0.2, 0.08, 0.12, 0.08])
+    down = activation(ref, n, seed=12, noise=0.01, amps=amps * rng.exponential(1.0, len(ref)))
+    beat = activation(ref, n, seed=13)
+    held = track_beats(beat, down, FPS, beats_per_bar=4)
+    loose = track_beats(beat, down, FPS, beats_per_bar=4, bar_jump=1e-3)
+    assert mir_eval.beat.f_measure(ref[::4], held.downbeats) >= 0.95
+    assert mir_eval.beat.f_measure(ref[::4], loose.downbeats) < 0.9
+
+
+def test_a_bar_phase_change_at_a_mix_transition_is_followed() -> None:
+    """Clear downbeats that move by one beat after 60 s (a mix's next track): the
+    decoder follows within a few bars despite the tiny reset probability."""
+    ref = beat_grid([(174, 120)])
+    n = int((ref[-1] + 1) * FPS)
+    first = ref[ref < 60][::4]
+    second = ref[ref >= 60][1::4]
+    down = activation(np.concatenate([first, second]), n, seed=14, noise=0.05)
+    tr = track_beats(activation(ref, n, seed=15), down, FPS, beats_per_bar=4)
+    for truth, lo, hi in ((first, 0, 60), (second, 66, 200)):
+        est = tr.downbeats[(tr.downbeats >= lo) & (tr.downbeats < hi)]
+        assert mir_eval.beat.f_measure(truth[truth >= lo], est) >= 0.95

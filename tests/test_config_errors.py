@@ -48,6 +48,9 @@ def one_line_error(err: str) -> str:
     ("drums.min_bpm=300", "drums.min_bpm"),
     ("drums.threshold_scale=-1", "drums.threshold_scale"),
     ("drums.threshold_scale=0", "drums.threshold_scale"),
+    ("drums.beats_per_bar=[1,4]", "beats_per_bar"),
+    ("drums.bar_jump=1", "bar_jump"),
+    ("drums.bar_jump=0", "bar_jump"),
 ])
 def test_bad_plugin_settings_fail_before_any_work(capsys, tmp_path, override, says):
     out = tmp_path / "out"

@@ -27,7 +27,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d, median_filter, uniform_filter1d
 
 from heihachi.music import beat_confidence
-from heihachi.music.metre import downbeats_and_bar, downbeats_from_activation
+from heihachi.music.metre import BAR_JUMP, downbeats_and_bar, downbeats_from_activation
 from heihachi.music.tempo import (
     DNB_RANGE,
     _comb,
@@ -138,7 +138,7 @@ def track_beats(beat_act: np.ndarray, downbeat_act: np.ndarray | None, fps: floa
                 dnb_ratio: float = 0.3, dnb_two_thirds: bool = False,
                 downbeat_weight: float = 0.3, bar_weight: float = 2.0,
                 beats_per_bar: int | Sequence[int] = (3, 4), abstain: bool = True,
-                song_octave: bool = True) -> BeatTrack:
+                song_octave: bool = True, bar_jump: float = BAR_JUMP) -> BeatTrack:
     """Beats, downbeats, bar length and confidence from frame-wise activations at ``fps``.
 
     Args:
@@ -158,6 +158,8 @@ def track_beats(beat_act: np.ndarray, downbeat_act: np.ndarray | None, fps: floa
         beats_per_bar: the bar length, or candidates to choose from.
         abstain: return no beats when the activation has no pulse.
         song_octave: one metrical level for the whole song (see ``tempo._song_octave``).
+        bar_jump: probability per beat that the bar phase resets (see
+            :data:`heihachi.music.metre.BAR_JUMP`).
     """
     act = np.nan_to_num(np.asarray(beat_act, dtype=np.float64).ravel())
     down = None
@@ -188,7 +190,7 @@ def track_beats(beat_act: np.ndarray, downbeat_act: np.ndarray | None, fps: floa
         return BeatTrack(np.zeros(0), np.zeros(0), np.zeros(0), song_conf, None, False)
     downbeats, bpb = np.zeros(0), None
     if downbeat_act is not None and down is not None:
-        downbeats, bpb = downbeats_and_bar(beats, down, fps, beats_per_bar)
+        downbeats, bpb = downbeats_and_bar(beats, down, fps, beats_per_bar, bar_jump)
     return BeatTrack(beats, downbeats, conf, song_conf, bpb, True)
 
 

@@ -4,11 +4,14 @@ For each candidate bar length (beats per bar), a Viterbi over bar positions (the
 advances by one each beat; with a small probability it resets, so a mix whose bar phase
 shifts at a transition is followed) scores how well the downbeat activation fits that
 metre: downbeat positions emit ``log p``, the others ``log(1 - p)``, ``p`` being the
-activation at the beat scaled by its 95th percentile.  The bar length with the best
-log-likelihood plus its prior wins: 4 is favoured (most music, and every bar length
-fits an activation that fires on every fourth beat except 4 and 2), 3 needs evidence,
-and 2 (6/8 counted in dotted quarters, or 2/4) needs more.  A model that was never
-taught another metre rarely gives that evidence; see the model card.
+activation at the beat scaled by its 95th percentile.  The reset probability
+(:data:`BAR_JUMP`) is tiny: beats are scored as if independent, which overstates the
+evidence of a few noisy ones, and a real bar phase changes rarely (at a mix's
+transition), where several bars of clear downbeats still pay for the jump.  The bar
+length with the best log-likelihood plus its prior wins: 4 is favoured (most music, and
+every bar length fits an activation that fires on every fourth beat except 4 and 2), 3
+needs evidence, and 2 (6/8 counted in dotted quarters, or 2/4) needs more.  A model that
+was never taught another metre rarely gives that evidence; see the model card.
 """
 
 from __future__ import annotations
@@ -20,6 +23,13 @@ from scipy.ndimage import maximum_filter1d
 
 #: Log prior of each bar length, per bar (added once per bar of the file).
 BAR_PRIOR: dict[int, float] = {4: 0.0, 3: -0.05, 2: -0.15}
+
+#: Probability per beat that the bar phase resets.  On the real-music validation
+#: (``bench/real_beats.py``, drumnet-v3) 1e-3 let weak, half-bar-ambiguous downbeat
+#: activations of metal songs flip the phase every few bars (downbeat F 0.61); 1e-9
+#: holds it (0.85).  A jump costs ``log(BAR_JUMP / 3)``, about 22 nats: two or three
+#: bars of clear downbeats, or some 25 bars of weak ones.
+BAR_JUMP: float = 1e-9
 
 
 def _viterbi(emit_down: np.ndarray, emit_other: np.ndarray, n_pos: int,
@@ -46,7 +56,7 @@ def _viterbi(emit_down: np.ndarray, emit_other: np.ndarray, n_pos: int,
 
 
 def downbeats_and_bar(beats_s: np.ndarray, downbeat_act: np.ndarray, fps: float,
-                      beats_per_bar: int | Sequence[int] = (3, 4), jump_prob: float = 1e-3,
+                      beats_per_bar: int | Sequence[int] = (3, 4), jump_prob: float = BAR_JUMP,
                       ) -> tuple[np.ndarray, int | None]:
     """``(downbeat times, beats per bar)``; ``beats_per_bar`` is one length or candidates."""
     act = np.asarray(downbeat_act, dtype=np.float64)
@@ -70,6 +80,6 @@ def downbeats_and_bar(beats_s: np.ndarray, downbeat_act: np.ndarray, fps: float,
 
 
 def downbeats_from_activation(beats_s: np.ndarray, downbeat_act: np.ndarray, fps: float,
-                              beats_per_bar: int = 4, jump_prob: float = 1e-3) -> np.ndarray:
+                              beats_per_bar: int = 4, jump_prob: float = BAR_JUMP) -> np.ndarray:
     """Downbeats among ``beats_s`` for a fixed bar length (see :func:`downbeats_and_bar`)."""
     return downbeats_and_bar(beats_s, downbeat_act, fps, beats_per_bar, jump_prob)[0]

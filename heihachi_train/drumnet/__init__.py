@@ -6,6 +6,7 @@
 - ``render``: training and validation clips with exact annotations
 - ``train``: ``python -m heihachi_train.drumnet.train --out DIR ...`` (the exact
   commands are in the shipped models' cards)
+- ``reproduce``: replays a shipped model's whole ``--init`` chain and checks each sha256
 """
 
 

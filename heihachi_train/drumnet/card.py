@@ -75,14 +75,20 @@ def _generalisation_text(metrics: dict) -> str:
 
 
 def _init_text(metrics: dict) -> str:
-    """For a fine-tuned model: where its initial weights come from (two stages, so this
-    is not a one-command reproduction)."""
+    """For a fine-tuned model: where its initial weights come from, and the one command
+    that replays every stage (``heihachi_train.drumnet.reproduce``)."""
     if not metrics.get("init"):
         return ""
     base = metrics.get("init_source") or "the directory named by --init"
-    return (f"\nTwo stages: the initial weights (sha256 `{metrics.get('init_sha256', '?')}`) "
-            f"are {base}; they are themselves reproduced by the command in their own card.  "
-            "Then:\n")
+    argv = metrics.get("argv") or []
+    here = argv[argv.index("--out") + 1] if "--out" in argv[:-1] else "MODEL_DIR"
+    return (f"\nFine-tuned: the initial weights (sha256 `{metrics.get('init_sha256', '?')}`) "
+            f"are {base}, reproduced by the command in their own card.  One command replays "
+            "every stage from random weights, each from the previous stage's reproduced "
+            "weights, and compares every stage's sha256 with the shipped file (exit code 1 "
+            "on any difference):\n\n"
+            f"```\npython -m heihachi_train.drumnet.reproduce {here} --out DIR\n```\n\n"
+            "The last stage alone, from the shipped initial weights:\n")
 
 
 def _beside(out: Path, name: str) -> dict | None:
