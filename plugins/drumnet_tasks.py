@@ -67,7 +67,7 @@ class DrumNetConfig:
     abstain: bool = True  # no beats (tempo null) without a pulse; no hits in stationary windows
     bar_weight: float = 2.0  # beat phase trusted as far as bars are heard (0 = off)
     song_octave: bool = True  # one metrical level for the whole song
-    bar_jump: float = 1e-9  # probability per beat that the bar phase resets (metre.BAR_JUMP)
+    bar_jump: float = 1e-9  # bar-phase reset probability per beat (= metre.BAR_JUMP, a test)
     window_s: float = 30.0
     hop_s: float = 28.0
 

@@ -148,3 +148,12 @@ def test_a_bar_phase_change_at_a_mix_transition_is_followed() -> None:
     for truth, lo, hi in ((first, 0, 60), (second, 66, 200)):
         est = tr.downbeats[(tr.downbeats >= lo) & (tr.downbeats < hi)]
         assert mir_eval.beat.f_measure(truth[truth >= lo], est) >= 0.95
+
+
+def test_the_plugin_default_bar_jump_is_the_decoder_default() -> None:
+    """DrumNetConfig repeats metre.BAR_JUMP as a literal (the plugin module must not
+    import numpy/scipy at registration); the two must agree."""
+    from heihachi.music.metre import BAR_JUMP
+    from heihachi.plugins.drumnet_tasks import DrumNetConfig
+
+    assert DrumNetConfig().bar_jump == BAR_JUMP
