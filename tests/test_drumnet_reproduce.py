@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from heihachi.runtime.inputs import content_hash
 from heihachi_train.drumnet import reproduce
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +25,7 @@ def _model(root: Path, name: str, weights: bytes, init: Path | None) -> Path:
     doc: dict = {"argv": argv}
     if init is not None:
         argv[2:2] = ["--init", str(init)]
-        doc["init_sha256"] = reproduce.sha256(init / "model.safetensors")
+        doc["init_sha256"] = content_hash(init / "model.safetensors")
     (d / "metrics.json").write_text(json.dumps(doc))
     return d
 

@@ -20,13 +20,16 @@ replaced without retraining what depends on it).  Exit codes: 0 every stage matc
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from heihachi.runtime.inputs import content_hash
+
+from .options import init_sha
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,10 +46,6 @@ class Stage:
     @property
     def name(self) -> str:
         return self.directory.name
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _flag(argv: list[str], name: str) -> str | None:
@@ -93,7 +92,7 @@ def load_chain(model_dir: Path) -> list[Stage]:
     for stage in chain:
         if stage.init is None:
             continue
-        actual = sha256(stage.init / "model.safetensors")
+        actual = init_sha(str(stage.init))  # what train.py records as init_sha256
         if stage.init_sha256 and actual != stage.init_sha256:
             print(f"error: {stage.name} was trained from {stage.init.name} with sha256 "
                   f"{stage.init_sha256[:12]}..., but the shipped {stage.init.name} is "
@@ -140,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         if run.returncode != 0:
             print(f"error: training {stage.name} failed ({run.returncode})", file=sys.stderr)
             return 1
-        want = sha256(stage.directory / "model.safetensors")
-        got = sha256(target / "model.safetensors")
+        want = content_hash(stage.directory / "model.safetensors")
+        got = content_hash(target / "model.safetensors")
         same = want == got
         print(f"[{i}/{len(chain)}] {stage.name}: {time.time() - t0:.0f} s, sha256 {got[:16]} "
               f"{'== shipped' if same else '!= shipped ' + want[:16]}", flush=True)
