@@ -17,7 +17,8 @@ kits = importlib.import_module(TRAIN + ".kits")
 
 HAVE_KITS = Path("/usr/share/hydrogen/data/drumkits/GMRockKit/drumkit.xml").is_file()
 needs_kits = pytest.mark.skipif(not HAVE_KITS, reason="hydrogen-drumkits not installed")
-NEW = {"voices_p": 1.0, "layer_p": 1.0, "wide_pitch": True, "chain_p": 1.0, "contrast_p": 1.0}
+NEW = {"voices_p": 1.0, "layer_p": 1.0, "wide_pitch": True, "chain_p": 1.0, "contrast_p": 1.0,
+       "thin_p": 1.0, "pluck_p": 1.0}
 
 
 @needs_kits
@@ -27,7 +28,8 @@ def test_new_options_off_render_bit_for_bit_and_on_deterministically():
     plain = render.render_set(3, 21, kits.TRAIN_KITS, duration=2.0, **base)
     off = render.render_set(3, 21, kits.TRAIN_KITS, duration=2.0, **base, voices_p=0.0,
                             layer_p=0.0, wide_pitch=False, chain_p=0.0, contrast_p=0.0,
-                            extra_styles_p=0.0, real_beds_p=0.0, negatives_p=0.0)
+                            extra_styles_p=0.0, real_beds_p=0.0, negatives_p=0.0,
+                            isolated_p=0.0, thin_p=0.0, pluck_p=0.0)
     assert all(np.array_equal(a[0], b[0]) and a[2] == b[2]
                for a, b in zip(plain, off, strict=True))
     on = render.render_set(3, 21, kits.TRAIN_KITS, duration=2.0, **base, **NEW)
@@ -138,3 +140,49 @@ def test_negative_clips_and_extra_metres(monkeypatch):
         assert ann["style"] in render.EXTRA_STYLES and bpb == render.metre(ann["style"])[0]
         assert np.allclose(np.diff(ann["beats"]), 60 / ann["tempo"])
         assert np.allclose(np.diff(ann["downbeats"]), bpb * 60 / ann["tempo"])
+
+
+@needs_kits
+def test_isolated_clips_hold_labelled_hits_off_any_grid_and_no_beats():
+    render = importlib.import_module(TRAIN + ".render")
+    clips = render.render_set(12, 4, kits.TRAIN_KITS, duration=6.0, isolated_p=1.0, chain_p=0.5)
+    seen = set()
+    for x, sr, ann in clips:
+        assert ann["style"] == "isolated" and ann["beats"] == ann["downbeats"] == []
+        assert len(x) == 6 * sr and np.isfinite(x).all() and 0 < np.abs(x).max() <= 1.0
+        times = np.array([t for t, _, _ in ann["hits"]])
+        assert len(times) >= 3 and np.all(np.diff(times) >= 0.3 - 1e-9)  # single hits
+        assert np.all(np.diff(times) <= 1.6 + 1e-9)
+        seen |= {c for _, c, _ in ann["hits"]}
+        # each labelled hit is heard: the audio rises just after it, not just before
+        for t in times:
+            i = round(t * sr)
+            before = np.abs(x[max(0, i - int(0.05 * sr)):i]).max(initial=0.0)
+            after = np.abs(x[i:i + int(0.05 * sr)]).max()
+            assert after > before
+    assert seen == set(kits.CLASSES)
+    again = render.render_set(12, 4, kits.TRAIN_KITS, duration=6.0, isolated_p=1.0, chain_p=0.5)
+    assert all(np.array_equal(a[0], b[0]) and a[2] == b[2]
+               for a, b in zip(clips, again, strict=True))
+
+
+def test_thin_band_takes_the_lows_and_pluck_bass_decays():
+    mix = importlib.import_module(TRAIN + ".mix")
+    sr = chain.SR
+    t = np.arange(sr) / sr
+    low = np.sin(2 * np.pi * 60 * t)
+    for seed in range(6):  # both kinds: a steep high-pass (>= 150 Hz) or the telephone band
+        y = chain.thin(low, np.random.default_rng(seed))
+        assert len(y) == len(low) and np.isfinite(y).all()
+        assert np.sqrt(np.mean(y[sr // 2:] ** 2)) < 0.1 * np.sqrt(np.mean(low ** 2))
+    for seed in range(4):
+        x = mix.pluck_bass(2 * sr, 170.0, np.random.default_rng(seed))
+        assert len(x) == 2 * sr and np.isfinite(x).all()
+        assert np.sqrt(np.mean(x.astype(np.float64) ** 2)) == pytest.approx(0.3, rel=1e-3)
+        spec = np.abs(np.fft.rfft(x)) ** 2
+        f = np.fft.rfftfreq(len(x), 1 / sr)
+        assert spec[f < 1000].sum() > 3 * spec[f >= 1000].sum()  # a bass, not a hat
+    for kind in (mix._string_note, mix._synth_pluck):  # each note fades within a second
+        note = kind(55.0, sr, 0.2, np.random.default_rng(0))
+        head, tail = np.abs(note[: sr // 10]).max(), np.abs(note[-sr // 10:]).max()
+        assert tail < 0.05 * head

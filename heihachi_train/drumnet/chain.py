@@ -70,6 +70,18 @@ def telephone(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _filt(x, "band", (lo, hi), int(rng.choice([2, 3, 4])))
 
 
+def thin(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A thin band on the whole mix: a steep high-pass at 150-700 Hz (a laptop or phone
+    speaker, a DJ's low cut) or a narrow telephone band.  Both take the kick's body and
+    leave its click, so the kick has to be told by its attack and its place in the
+    groove.  Drawn per clip by ``render_clip(thin_p=...)``, on top of :func:`mix_chain`,
+    whose own high-pass and telephone steps are rare and mostly gentle."""
+    if rng.random() < 0.6:
+        fc = float(np.exp(rng.uniform(np.log(150.0), np.log(700.0))))
+        return _filt(x, "high", fc, int(rng.choice([4, 6, 8])))
+    return telephone(x, rng)
+
+
 def peaking(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A broad boost or cut of one band (an EQ move)."""
     lo = float(np.exp(rng.uniform(np.log(60), np.log(8000))))

@@ -59,6 +59,60 @@ def bass_line(n: int, tempo: float, rng) -> np.ndarray:
     return _lowpass(x, rng.uniform(150, 1500)).astype(np.float32)
 
 
+def _string_note(f: float, m: int, tau: float, rng) -> np.ndarray:
+    """A plucked string (Karplus-Strong): a burst of filtered noise one period long fed
+    through a delay line whose loop gain makes the note decay with time constant ``tau``."""
+    from scipy.signal import lfilter
+
+    period = max(2, int(round(SR / f)))  # noqa: RUF046
+    rho = float(np.exp(-1.0 / (tau * f)))
+    burst = _lowpass(rng.uniform(-1, 1, period), rng.uniform(200, 1200), 4)  # finger to pick
+    a = np.zeros(period + 2)
+    a[0], a[period], a[period + 1] = 1.0, -rho / 2, -rho / 2
+    x = np.zeros(m)
+    x[: min(m, period)] = burst[:m]
+    return lfilter([1.0], a, x)
+
+
+def _synth_pluck(f: float, m: int, tau: float, rng) -> np.ndarray:
+    """An additive synth pluck: harmonics up to 4 kHz whose decay quickens with their
+    number (the bright attack that darkens, as a decaying filter envelope gives); at most
+    40 harmonics."""
+    t = np.arange(m) / SR
+    k = np.arange(1, min(40, max(2, int(4000 // f))) + 1)
+    amp = k ** -rng.uniform(1.2, 2.2)
+    taus = tau / k ** rng.uniform(0.3, 1.0)
+    ph = rng.uniform(0, 2 * np.pi, len(k))
+    return (amp[:, None] * np.exp(-t[None, :] / taus[:, None])
+            * np.sin(2 * np.pi * f * k[:, None] * t[None, :] + ph[:, None])).sum(axis=0)
+
+
+def pluck_bass(n: int, tempo: float, rng) -> np.ndarray:
+    """Plucked notes in the toms' register (35-220 Hz): a picked or fingered bass string or
+    a synth pluck, each note decaying over 60-500 ms, on 8ths and 16ths.
+
+    :func:`bass_line` holds its notes, and drumnet's first false toms on unseen material
+    fell on a bed's decaying bass notes: a pitched thump that fades is a tom only if a
+    drum made it.  Rms about 0.3, like :func:`bass_line`."""
+    step = 60.0 / tempo / 4
+    root = 35.0 * 2 ** (rng.integers(0, 24) / 12)
+    kind = int(rng.integers(2))
+    out = np.zeros(n)
+    t0 = step * int(rng.integers(0, 4))
+    while t0 * SR < n:
+        dur = step * int(rng.choice([1, 2, 2, 3, 4, 6]))
+        a = int(t0 * SR)
+        m = min(n - a, int(rng.uniform(0.3, 0.7) * SR))
+        if rng.random() < 0.8:
+            f = root * 2 ** (int(rng.choice([0, 0, 12, 7, 5, 3, 10, -5])) / 12)
+            tau = float(np.exp(rng.uniform(np.log(0.06), np.log(0.5))))
+            note = (_string_note if kind == 0 else _synth_pluck)(f, m, tau, rng)
+            out[a : a + m] += note * rng.uniform(0.5, 1.0)
+        t0 += dur
+    r = float(np.sqrt(np.mean(out**2)))
+    return (out / r * 0.3).astype(np.float32) if r > 1e-9 else out.astype(np.float32)
+
+
 def pad(n: int, rng) -> np.ndarray:
     root = 110.0 * 2 ** (rng.integers(-3, 9) / 12)
     chord = [0, 3, 7, 10] if rng.random() < 0.5 else [0, 4, 7, 11]

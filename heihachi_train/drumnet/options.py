@@ -25,7 +25,8 @@ def render_options(args, train_kits: tuple[str, ...]) -> dict:
     if args.contrast:
         opts["contrast_p"] = args.contrast
     for flag, key in (("extra_styles", "extra_styles_p"), ("real_beds", "real_beds_p"),
-                      ("negatives", "negatives_p")):
+                      ("negatives", "negatives_p"), ("isolated", "isolated_p"),
+                      ("thin", "thin_p"), ("pluck", "pluck_p")):
         if getattr(args, flag):
             opts[key] = getattr(args, flag)
     return opts

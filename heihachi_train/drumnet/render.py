@@ -24,7 +24,7 @@ import numpy as np
 
 from . import chain
 from .kits import CLASSES, TRAIN_KITS, VALIDATION_KITS
-from .mix import augment, bass_line, pad, pink_noise, reverb, rms
+from .mix import augment, bass_line, pad, pink_noise, pluck_bass, reverb, rms
 from .patterns import (
     EXTRA_STYLE_P,
     EXTRA_STYLES,
@@ -61,12 +61,13 @@ from .samples import (
 )
 from .situations import contrast
 
-__all__ = ["LEND_P", "LOFI_BITS", "LOFI_RATE", "MAX_SAMPLE_S", "SR", "STYLES", "STYLE_P",
-           "TEMPO", "Sample", "augment", "augment_instruments", "bass_line",
-           "lend_instruments", "load_bank", "lofi_instruments", "lofi_sample", "make_pattern",
-           "pad", "pick_instruments", "pick_layer", "pink_noise", "render_clip", "render_set",
-           "render_train_set", "render_validation_set", "reverb", "swap_roles",
-           "synth_instruments", "trim_onset", "vary_sample"]
+__all__ = ["ISOLATED_CLASS_P", "LEND_P", "LOFI_BITS", "LOFI_RATE", "MAX_SAMPLE_S", "SR",
+           "STYLES", "STYLE_P", "TEMPO", "Sample", "augment", "augment_instruments",
+           "bass_line", "isolated_clip", "lend_instruments", "load_bank", "lofi_instruments",
+           "lofi_sample", "make_pattern", "pad", "pick_instruments", "pick_layer",
+           "pink_noise", "render_clip", "render_set", "render_train_set",
+           "render_validation_set", "reverb", "swap_roles", "synth_instruments", "trim_onset",
+           "vary_sample"]
 
 
 def render_clip(
@@ -92,6 +93,9 @@ def render_clip(
     extra_styles_p: float = 0.0,
     real_beds_p: float = 0.0,
     negatives_p: float = 0.0,
+    isolated_p: float = 0.0,
+    thin_p: float = 0.0,
+    pluck_p: float = 0.0,
 ) -> tuple[np.ndarray, int, dict]:
     if negatives_p > 0 and rng.random() < negatives_p:  # no draw at all when off
         return negative_clip(rng, duration, augment_p, chain_p)
@@ -125,6 +129,8 @@ def render_clip(
         inst = augment_instruments(inst, rng, sample_aug_p, WIDE_AUG if wide_pitch else None)
     if lofi_p > 0:  # training only; no draws at 0, so older recipes render as before
         inst = lofi_instruments(inst, rng, lofi_p, lofi_classes)
+    if isolated_p > 0 and rng.random() < isolated_p:  # no draw at all when off
+        return isolated_clip(rng, inst, kit, duration, augment_p, chain_p, thin_p)
     n = int(duration * SR)
     beat = 60.0 / tempo
     bpb, spb = metre(style)  # (4, 4) for every style of STYLES
@@ -188,7 +194,11 @@ def render_clip(
     dr = rms(drums) if np.any(drums) else 0.05
     if rng.random() < 0.7:
         boost = 10 ** (rng.uniform(6, 14) / 20) if loud_bed else 1.0
-        part = bass_line(n, tempo, rng) * dr * 10 ** (rng.uniform(-18, 2) / 20) / 0.3
+        if pluck_p > 0 and rng.random() < pluck_p:  # no draw at all when off
+            line = pluck_bass(n, tempo, rng)
+        else:
+            line = bass_line(n, tempo, rng)
+        part = line * dr * 10 ** (rng.uniform(-18, 2) / 20) / 0.3
         mix += part * boost
         if bed is not None:
             bed += part * boost
@@ -216,6 +226,8 @@ def render_clip(
         mix = augment(mix, rng)
     if chain_p > 0 and rng.random() < chain_p:
         mix = chain.mix_chain(mix, rng, kicks)
+    if thin_p > 0 and rng.random() < thin_p:  # no draw at all when off
+        mix = chain.thin(mix, rng)
     peak = np.max(np.abs(mix)) + 1e-9
     mix = mix / peak * 10 ** (rng.uniform(-14, -1) / 20)
     beats = []
@@ -234,6 +246,57 @@ def render_clip(
     ann = {"hits": hits, "beats": beats, "downbeats": downbeats, "tempo": tempo,
            "style": style, "kit": kit, "beats_per_bar": bpb}
     return mix.astype(np.float32), SR, ann
+
+
+#: Class odds of an isolated hit (``isolated_p``): toms and cymbals, the classes a groove
+#: plays least and the isolated one-shots of issue 15 confused most, are drawn most.
+ISOLATED_CLASS_P = {"kick": 0.16, "snare": 0.18, "hihat": 0.18, "tom": 0.26, "cymbal": 0.22}
+
+
+def isolated_clip(rng: np.random.Generator, inst: dict[str, list[list[Sample]]], kit: str,
+                  duration: float, augment_p: float = 0.8,
+                  chain_p: float = 0.0, thin_p: float = 0.0) -> tuple[np.ndarray, int, dict]:
+    """A clip of single hits off any grid, 0.3-1.6 s apart, in silence or a quiet floor,
+    labelled with its hits and no beats.
+
+    A groove lets the network name a hit by where it falls (toms in fills, a crash on
+    the one); a sample library, a sparse intro or a one-shot folder gives it only the
+    sound.  Issue 15's isolated one-shots of unseen kits were where that showed: toms
+    called snares and kicks, cymbals called snares.  These clips use the same
+    instruments (every timbre augmentation already applied) and the same per-stem and
+    mix production chains as a groove, so only the context is taken away."""
+    n = int(duration * SR)
+    classes = [c for c in ISOLATED_CLASS_P if c in inst]
+    odds = np.array([ISOLATED_CLASS_P[c] for c in classes])
+    stems = {c: np.zeros(n + int(MAX_SAMPLE_S * SR)) for c in classes}
+    hits = []
+    t = rng.uniform(0.05, 0.8)
+    while classes and t < duration - 0.1:
+        cls = str(rng.choice(classes, p=odds / odds.sum()))
+        v = float(rng.uniform(0.3, 1.0))
+        s = pick_layer(inst[cls][int(rng.integers(len(inst[cls])))], v, rng)
+        i = int(round(t * SR))  # noqa: RUF046
+        stems[cls][i : i + len(s.audio)] += s.audio * (s.gain * v)
+        hits.append((i / SR, cls, v))
+        t += rng.uniform(0.3, 1.6)
+    for c in classes:
+        if np.any(stems[c]) and chain_p > 0 and rng.random() < chain_p:
+            stems[c] = chain.stem_chain(stems[c], c, rng)
+    x = np.sum([stems[c][:n] for c in classes], axis=0) if classes else np.zeros(n)
+    if rng.random() < 0.3:
+        x = reverb(x, rng)
+    if rng.random() < 0.4:
+        x = x + pink_noise(n, rng) * (rms(x) + 1e-9) * 10 ** (rng.uniform(-60, -30) / 20)
+    if rng.random() < augment_p:
+        x = augment(x, rng)
+    if chain_p > 0 and rng.random() < chain_p:
+        x = chain.mix_chain(x, rng, np.array([h[0] for h in hits if h[1] == "kick"]))
+    if thin_p > 0 and rng.random() < thin_p:
+        x = chain.thin(x, rng)
+    x = x / (np.max(np.abs(x)) + 1e-9) * 10 ** (rng.uniform(-14, -1) / 20)
+    ann = {"hits": hits, "beats": [], "downbeats": [], "tempo": 0.0, "style": "isolated",
+           "kit": kit, "beats_per_bar": 4}
+    return x.astype(np.float32), SR, ann
 
 
 #: What a negative clip (``negatives_p``) holds instead of drums, with its odds.

@@ -100,6 +100,9 @@ RECIPE_FLAGS: tuple[tuple[str, str, str, Any], ...] = (
     ("--extra-styles", "extra_styles", "extra_styles_p", 0.0),
     ("--real-beds", "real_beds", "real_beds_p", 0.0),
     ("--negatives", "negatives", "negatives_p", 0.0),
+    ("--isolated", "isolated", "isolated_p", 0.0),
+    ("--thin", "thin", "thin_p", 0.0),
+    ("--pluck", "pluck", "pluck_p", 0.0),
     ("--init", "init", "init", ""),
 )
 
@@ -236,6 +239,15 @@ def _main(argv: list[str] | None) -> dict:
     ap.add_argument("--negatives", type=float, default=0.0,
                     help="fraction of clips with no drums and no pulse (free bed, noise, pad, "
                          "silence), labelled empty")
+    ap.add_argument("--isolated", type=float, default=0.0,
+                    help="probability per clip of single hits off any grid in silence, "
+                         "labelled with the hits and no beats (render.isolated_clip)")
+    ap.add_argument("--thin", type=float, default=0.0,
+                    help="probability per clip of a thin band on the mix (chain.thin: a steep "
+                         "150-700 Hz high-pass or a telephone band)")
+    ap.add_argument("--pluck", type=float, default=0.0,
+                    help="probability that a clip's bass line is plucked notes (mix.pluck_bass: "
+                         "a bass string or a synth pluck in the toms' register)")
     ap.add_argument("--pos-weight", type=str, default="",
                     help="onset-loss weight of positive frames per class, e.g. tom=3,cymbal=2")
     ap.add_argument("--threads", type=int, default=1,
@@ -438,7 +450,8 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "chain_p": args.chain, "contrast_p": args.contrast, "balance": args.balance,
         "label_smooth": args.label_smooth, "tune_chain_p": args.tune_chain,
         "extra_styles_p": args.extra_styles, "real_beds_p": args.real_beds,
-        "negatives_p": args.negatives, "init": args.init,
+        "negatives_p": args.negatives, "isolated_p": args.isolated,
+        "thin_p": args.thin, "pluck_p": args.pluck, "init": args.init,
         "causal": bool(getattr(model, "causal", False)),
         "init_sha256": init_sha(args.init),
         "n_params": n_params(model),
