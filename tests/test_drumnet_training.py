@@ -368,3 +368,25 @@ def test_train_smoke_then_decode(tmp_path):
                                       m.fps, m.thresholds)
     for t, cls, conf, vel in hits:
         assert cls in kits.CLASSES and 0 <= conf <= 1 and 0 <= vel <= 1 and t >= 0
+
+
+@needs_kits
+def test_heads_only_fine_tune_keeps_trunk_and_beat_head(tmp_path):
+    from safetensors.torch import load_file
+
+    train = importlib.import_module(TRAIN + ".train")
+    base = ["--steps", "2", "--n-train", "6", "--n-val", "2", "--batch", "3"]
+    with pytest.raises(SystemExit, match="--heads-only: fine-tunes the heads of an --init"):
+        train.main(["--out", str(tmp_path / "x"), *base, "--tiny", "--heads-only"])
+    train.main(["--out", str(tmp_path / "a"), *base, "--tiny"])
+    metrics = train.main(["--out", str(tmp_path / "b"), *base, "--init", str(tmp_path / "a"),
+                          "--heads-only", "--isolated", "0.5", "--lr", "0.05"])
+    assert metrics["heads_only"] is True and metrics["isolated_p"] == 0.5
+    a = load_file(str(tmp_path / "a" / "model.safetensors"))
+    b = load_file(str(tmp_path / "b" / "model.safetensors"))
+    moved = {k for k in a if not (a[k] == b[k]).all()}
+    assert moved and all(k.startswith(("onset_head.", "vel_head.")) for k in moved)
+    card = (tmp_path / "b" / "MODEL_CARD.md").read_text()
+    assert "--heads-only" in card and "single hits" in card
+    again = train.main(["--out", str(tmp_path / "b"), "--eval-only", "--n-val", "2"])
+    assert again["heads_only"] is True

@@ -75,6 +75,11 @@ def generalisation_text(metrics: dict) -> str:
         out += (f"Fine-tuned: training started from the weights in `{metrics['init']}` "
                 f"(sha256 `{metrics.get('init_sha256', '?')}`, reproducible by the command in "
                 "that model's own card), not from a random initialisation.  ")
+    if metrics.get("heads_only"):
+        out += ("Only the drum onset and velocity heads were trained (`--heads-only`): the "
+                "convolutional trunk, the GRU and the beat head are the initial model's "
+                "weights bit for bit, so its beats, downbeats and tempo are the initial "
+                "model's.  ")
     if metrics.get("tune_chain_p"):
         out += (f"The threshold-tuning render (held-out kits) goes through the production "
                 f"chains at probability {metrics['tune_chain_p']}.  ")

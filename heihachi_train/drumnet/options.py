@@ -58,6 +58,20 @@ def balanced_sampling(onsets: np.ndarray, strength: float) -> np.ndarray:
     return p / p.sum()
 
 
+def freeze_all_but_drum_heads(model) -> list:
+    """Freeze every parameter but the onset and velocity heads' and return those.
+
+    The beat head reads the GRU alone and the drum heads read the GRU and the frame
+    projection, so with the trunk frozen (and the model kept in eval mode, BatchNorm
+    statistics and dropout included) a fine-tune moves the drum hits and leaves the beat,
+    downbeat and tempo outputs bit for bit those of the initial model: drum-only data
+    (isolated hits, say) cannot cost the beat tracker anything."""
+    heads = {id(p) for m in (model.onset_head, model.vel_head) for p in m.parameters()}
+    for p in model.parameters():
+        p.requires_grad_(id(p) in heads)
+    return [p for p in model.parameters() if p.requires_grad]
+
+
 def init_sha(init: str) -> str:
     if not init:
         return ""

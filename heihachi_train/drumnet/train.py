@@ -37,35 +37,17 @@ from .evaluate import (
     tune_beat_threshold,
     tune_peak_picking,
 )
-from .options import balanced_sampling, init_sha, load_init, render_options
+from .options import (
+    balanced_sampling,
+    freeze_all_but_drum_heads,
+    init_sha,
+    load_init,
+    render_options,
+)
 from .soundfonts import expand_kits
+from .targets import frame_targets
 
 CLASSES = kits_mod.CLASSES
-
-
-def frame_targets(ann: dict, n_frames: int, fps: float):
-    on = np.zeros((n_frames, 5), np.float32)
-    vel = np.zeros((n_frames, 5), np.float32)
-    vmask = np.zeros((n_frames, 5), np.float32)
-    bt = np.zeros((n_frames, 2), np.float32)
-    for t, cls, v in ann["hits"]:
-        k = CLASSES.index(cls)
-        i = int(round(t * fps))  # noqa: RUF046
-        for d, val in ((-1, 0.5), (1, 0.5), (0, 1.0)):
-            j = i + d
-            if 0 <= j < n_frames:
-                on[j, k] = max(on[j, k], val)
-        if 0 <= i < n_frames:
-            vel[i, k] = max(vel[i, k], v)
-            vmask[i, k] = 1.0
-    for col, key in ((0, "beats"), (1, "downbeats")):
-        for t in ann[key]:
-            i = int(round(t * fps))  # noqa: RUF046
-            for d, val in ((-2, 0.25), (2, 0.25), (-1, 0.5), (1, 0.5), (0, 1.0)):
-                j = i + d
-                if 0 <= j < n_frames:
-                    bt[j, col] = max(bt[j, col], val)
-    return on, vel, vmask, bt
 
 
 # model-config keys settable from the command line, each by the flag of the same name
@@ -230,6 +212,10 @@ def _main(argv: list[str] | None) -> dict:
     ap.add_argument("--causal", action="store_true",
                     help="a causal model (forward-only GRU; model.to_causal): with --init, "
                          "converted from the initial (bidirectional) weights")
+    ap.add_argument("--heads-only", action="store_true",
+                    help="with --init: train only the drum onset and velocity heads; the "
+                         "trunk and the beat head keep the initial weights, so beats, tempo "
+                         "and downbeats stay exactly those of the initial model")
     ap.add_argument("--extra-styles", type=float, default=0.0,
                     help="probability per clip of an extra metre or feel (patterns."
                          "EXTRA_STYLES: 3/4, 6/8, hats-only intro, swung hip hop)")
@@ -300,11 +286,17 @@ def _main(argv: list[str] | None) -> dict:
                 argv += ["--" + key.replace("_", "-"), value]
         if model.causal:
             argv += ["--causal"]
+        args.heads_only = bool(old.get("heads_only", False))
+        if args.heads_only:
+            argv += ["--heads-only"]
         extra, lend_classes = _extra_kit_plan(args.extra_kits, args.extra_classes)
         return _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
                                   extra, lend_classes)
 
     extra, lend_classes = _extra_kit_plan(args.extra_kits, args.extra_classes)
+    if args.heads_only and not args.init:
+        raise SystemExit("--heads-only: fine-tunes the heads of an --init model; name one "
+                         "with --init DIR")
     if args.real_beds:
         from .beds import sources_present
 
@@ -359,7 +351,9 @@ def _main(argv: list[str] | None) -> dict:
     del train, T
     log(f"rendered training set: {X.shape}, {X.nbytes / 1e6:.0f} MB")
 
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    heads_only = bool(getattr(args, "heads_only", False))
+    trained = freeze_all_but_drum_heads(model) if heads_only else list(model.parameters())
+    opt = torch.optim.AdamW(trained, lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=max(1, args.steps),
                                                 pct_start=0.1)
     bce = torch.nn.functional.binary_cross_entropy_with_logits
@@ -369,7 +363,7 @@ def _main(argv: list[str] | None) -> dict:
     draw_p = balanced_sampling(ON, args.balance) if args.balance > 0 else None
     if args.label_smooth > 0:
         ON = ON * (1 - args.label_smooth) + args.label_smooth / 2
-    model.train()
+    model.train(not heads_only)  # heads only: BatchNorm statistics and dropout frozen too
     run = None
     for step in range(1, args.steps + 1):
         idx = gen.choice(len(X), size=min(args.batch, len(X)), replace=False, p=draw_p)
@@ -384,7 +378,7 @@ def _main(argv: list[str] | None) -> dict:
         loss = l_on * 2.0 + l_bt + l_vel
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        torch.nn.utils.clip_grad_norm_(trained, 5.0)
         opt.step()
         sched.step()
         vals = np.array([loss.item(), l_on.item(), l_bt.item(), l_vel.item()])
@@ -453,6 +447,7 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "negatives_p": args.negatives, "isolated_p": args.isolated,
         "thin_p": args.thin, "pluck_p": args.pluck, "init": args.init,
         "causal": bool(getattr(model, "causal", False)),
+        "heads_only": bool(getattr(args, "heads_only", False)),
         "init_sha256": init_sha(args.init),
         "n_params": n_params(model),
         "train_time_s": round(train_s, 1),
