@@ -209,8 +209,15 @@ def fake_factory(beats: list[float], latency_s: float = 0.05):
 
 
 def main() -> None:
+    import signal
+
     import heihachi.cli.realtime as realtime
     from heihachi.cli.app import main as cli_main
+
+    # The Ctrl-C test stands in for a terminal, where SIGINT is never ignored; a test
+    # run started as a background job of a shell without job control inherits SIGINT
+    # ignored, and the interrupt would then never reach the command.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     bpm, first, count = os.environ.get("HEIHACHI_TEST_BEATS", "120,0.25,1000").split(",")
     realtime.make_tracker = fake_factory(grid(float(bpm), float(first), int(count)))
