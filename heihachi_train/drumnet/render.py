@@ -63,9 +63,9 @@ from .situations import contrast
 
 __all__ = ["ISOLATED_CLASS_P", "LEND_P", "LOFI_BITS", "LOFI_RATE", "MAX_SAMPLE_S", "SR",
            "STYLES", "STYLE_P", "TEMPO", "Sample", "augment", "augment_instruments",
-           "bass_line", "isolated_clip", "lend_instruments", "load_bank", "lofi_instruments",
-           "lofi_sample", "make_pattern", "pad", "pick_instruments", "pick_layer",
-           "pink_noise", "render_clip", "render_set", "render_train_set",
+           "bass_line", "finish_mix", "isolated_clip", "lend_instruments", "load_bank",
+           "lofi_instruments", "lofi_sample", "make_pattern", "pad", "pick_instruments",
+           "pick_layer", "pink_noise", "render_clip", "render_set", "render_train_set",
            "render_validation_set", "reverb", "swap_roles", "synth_instruments", "trim_onset",
            "vary_sample"]
 
@@ -222,14 +222,7 @@ def render_clip(
     kicks = np.array([t for t, c, _ in hits if c == "kick"])
     if bed is not None and np.any(bed) and rng.random() < 0.3 * chain_p:
         mix = mix - bed + chain.pump(bed, rng, kicks)  # sidechain: beds duck under kicks
-    if rng.random() < augment_p:
-        mix = augment(mix, rng)
-    if chain_p > 0 and rng.random() < chain_p:
-        mix = chain.mix_chain(mix, rng, kicks)
-    if thin_p > 0 and rng.random() < thin_p:  # no draw at all when off
-        mix = chain.thin(mix, rng)
-    peak = np.max(np.abs(mix)) + 1e-9
-    mix = mix / peak * 10 ** (rng.uniform(-14, -1) / 20)
+    mix = finish_mix(mix, rng, kicks, augment_p, chain_p, thin_p)
     beats = []
     downbeats = []
     k = 0
@@ -246,6 +239,23 @@ def render_clip(
     ann = {"hits": hits, "beats": beats, "downbeats": downbeats, "tempo": tempo,
            "style": style, "kit": kit, "beats_per_bar": bpb}
     return mix.astype(np.float32), SR, ann
+
+
+def finish_mix(x: np.ndarray, rng: np.random.Generator, kicks: np.ndarray,
+               augment_p: float, chain_p: float, thin_p: float = 0.0,
+               level_db: tuple[float, float] = (-14, -1)) -> np.ndarray:
+    """The end of every training clip (groove, isolated hits, negative), in this order:
+    the mix effects (:func:`augment`), a production chain keyed by ``kicks``
+    (``chain_p``), a thin band (``thin_p``; no draw when 0), then peak-normalised to a
+    level drawn from ``level_db``.  One order for all three, so a new step lands in
+    every kind of clip alike."""
+    if rng.random() < augment_p:
+        x = augment(x, rng)
+    if chain_p > 0 and rng.random() < chain_p:
+        x = chain.mix_chain(x, rng, kicks)
+    if thin_p > 0 and rng.random() < thin_p:
+        x = chain.thin(x, rng)
+    return x / (np.max(np.abs(x)) + 1e-9) * 10 ** (rng.uniform(*level_db) / 20)
 
 
 #: Class odds of an isolated hit (``isolated_p``): toms and cymbals, the classes a groove
@@ -287,13 +297,8 @@ def isolated_clip(rng: np.random.Generator, inst: dict[str, list[list[Sample]]],
         x = reverb(x, rng)
     if rng.random() < 0.4:
         x = x + pink_noise(n, rng) * (rms(x) + 1e-9) * 10 ** (rng.uniform(-60, -30) / 20)
-    if rng.random() < augment_p:
-        x = augment(x, rng)
-    if chain_p > 0 and rng.random() < chain_p:
-        x = chain.mix_chain(x, rng, np.array([h[0] for h in hits if h[1] == "kick"]))
-    if thin_p > 0 and rng.random() < thin_p:
-        x = chain.thin(x, rng)
-    x = x / (np.max(np.abs(x)) + 1e-9) * 10 ** (rng.uniform(-14, -1) / 20)
+    x = finish_mix(x, rng, np.array([h[0] for h in hits if h[1] == "kick"]), augment_p,
+                   chain_p, thin_p)
     ann = {"hits": hits, "beats": [], "downbeats": [], "tempo": 0.0, "style": "isolated",
            "kit": kit, "beats_per_bar": 4}
     return x.astype(np.float32), SR, ann
@@ -329,11 +334,7 @@ def negative_clip(rng: np.random.Generator, duration: float, augment_p: float = 
     elif kind == "pad":
         x = pad(n, rng).astype(np.float64)
     if kind != "silence":
-        if rng.random() < augment_p:
-            x = augment(x, rng)
-        if chain_p > 0 and rng.random() < chain_p:
-            x = chain.mix_chain(x, rng, np.zeros(0))
-        x = x / (np.max(np.abs(x)) + 1e-9) * 10 ** (rng.uniform(-30, -1) / 20)
+        x = finish_mix(x, rng, np.zeros(0), augment_p, chain_p, level_db=(-30, -1))
     ann = {"hits": [], "beats": [], "downbeats": [], "tempo": 0.0, "style": "negative",
            "kit": kind, "beats_per_bar": 4}
     return x.astype(np.float32), SR, ann

@@ -351,7 +351,7 @@ def _main(argv: list[str] | None) -> dict:
     del train, T
     log(f"rendered training set: {X.shape}, {X.nbytes / 1e6:.0f} MB")
 
-    heads_only = bool(getattr(args, "heads_only", False))
+    heads_only = args.heads_only
     trained = freeze_all_but_drum_heads(model) if heads_only else list(model.parameters())
     opt = torch.optim.AdamW(trained, lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=max(1, args.steps),
@@ -447,7 +447,7 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "negatives_p": args.negatives, "isolated_p": args.isolated,
         "thin_p": args.thin, "pluck_p": args.pluck, "init": args.init,
         "causal": bool(getattr(model, "causal", False)),
-        "heads_only": bool(getattr(args, "heads_only", False)),
+        "heads_only": args.heads_only,
         "init_sha256": init_sha(args.init),
         "n_params": n_params(model),
         "train_time_s": round(train_s, 1),
