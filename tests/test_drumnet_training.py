@@ -390,3 +390,37 @@ def test_heads_only_fine_tune_keeps_trunk_and_beat_head(tmp_path):
     assert "--heads-only" in card and "single hits" in card
     again = train.main(["--out", str(tmp_path / "b"), "--eval-only", "--n-val", "2"])
     assert again["heads_only"] is True
+
+
+@needs_kits
+def test_distill_beats_holds_the_beats_near_the_initial_models(tmp_path):
+    """--distill-beats trains the beat outputs towards the initial model's instead of the
+    rendered beats: with the same seed and clips, a distilled fine-tune ends with beat
+    probabilities closer to the initial model's than a plain one does."""
+    import torch
+
+    from heihachi.plugins.drumnet.model import load_drumnet
+
+    train = importlib.import_module(TRAIN + ".train")
+    base = ["--steps", "6", "--n-train", "6", "--n-val", "2", "--batch", "3"]
+    with pytest.raises(SystemExit, match="--distill-beats: distils the beats of an --init"):
+        train.main(["--out", str(tmp_path / "x"), *base, "--tiny", "--distill-beats", "1"])
+    train.main(["--out", str(tmp_path / "a"), "--steps", "2", *base[2:], "--tiny"])
+    tune = [*base, "--init", str(tmp_path / "a"), "--isolated", "0.5", "--lr", "0.05"]
+    train.main(["--out", str(tmp_path / "plain"), *tune])
+    metrics = train.main(["--out", str(tmp_path / "held"), *tune, "--distill-beats", "2"])
+    assert metrics["distill_beats"] == 2.0 and "--distill-beats 2" in " ".join(metrics["argv"])
+    audio = torch.from_numpy(np.random.default_rng(0).normal(0, 0.1, 24000 * 3)
+                             .astype(np.float32))[None]
+
+    def beats(name):
+        with torch.no_grad():
+            return load_drumnet(tmp_path / name)(audio)["beats"]
+
+    start = beats("a")
+    drift = {name: (beats(name) - start).abs().mean().item() for name in ("plain", "held")}
+    assert drift["held"] < 0.5 * drift["plain"], drift
+    card = (tmp_path / "held" / "MODEL_CARD.md").read_text()
+    assert "--distill-beats 2" in card and "distilled" in card
+    again = train.main(["--out", str(tmp_path / "held"), "--eval-only", "--n-val", "2"])
+    assert again["distill_beats"] == 2.0

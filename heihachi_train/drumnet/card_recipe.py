@@ -80,6 +80,12 @@ def generalisation_text(metrics: dict) -> str:
                 "convolutional trunk, the GRU and the beat head are the initial model's "
                 "weights bit for bit, so its beats, downbeats and tempo are the initial "
                 "model's.  ")
+    if metrics.get("distill_beats"):
+        out += (f"The beat and downbeat outputs were distilled (`--distill-beats "
+                f"{metrics['distill_beats']:g}`): their loss is the cross-entropy to the "
+                "frozen initial model's beat probabilities on every training clip, not to "
+                "the rendered beats, so the trunk moves for the drums while the beats are "
+                "held near the initial model's.  ")
     if metrics.get("tune_chain_p"):
         out += (f"The threshold-tuning render (held-out kits) goes through the production "
                 f"chains at probability {metrics['tune_chain_p']}.  ")

@@ -46,6 +46,27 @@ def load_init(path: str):
     return model
 
 
+def check_fine_tune_flags(args) -> None:
+    """Refuse, before any rendering, the flags that only make sense with ``--init``."""
+    for flag, on, what in (("--heads-only", args.heads_only, "fine-tunes the heads of"),
+                           ("--distill-beats", args.distill_beats, "distils the beats of")):
+        if on and not args.init:
+            raise SystemExit(f"{flag}: {what} an --init model; name one with --init DIR")
+
+
+def beat_teacher(path: str):
+    """The frozen initial model whose beat and downbeat probabilities ``--distill-beats``
+    trains towards, in eval mode (no dropout, BatchNorm running statistics) and without
+    gradients.  Distilling rather than freezing lets the shared trunk move for the drums
+    while the beat outputs are held where the initial model had them, on every clip kind
+    the recipe renders (isolated hits and drumless beds included)."""
+    teacher = load_init(path)
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
+
+
 def balanced_sampling(onsets: np.ndarray, strength: float) -> np.ndarray:
     """Clip-draw probabilities: ``(1 - strength)`` uniform plus ``strength`` weighted so
     that each class's onset frames get the same total share (rare toms and cymbals are

@@ -39,6 +39,8 @@ from .evaluate import (
 )
 from .options import (
     balanced_sampling,
+    beat_teacher,
+    check_fine_tune_flags,
     freeze_all_but_drum_heads,
     init_sha,
     load_init,
@@ -85,6 +87,7 @@ RECIPE_FLAGS: tuple[tuple[str, str, str, Any], ...] = (
     ("--isolated", "isolated", "isolated_p", 0.0),
     ("--thin", "thin", "thin_p", 0.0),
     ("--pluck", "pluck", "pluck_p", 0.0),
+    ("--distill-beats", "distill_beats", "distill_beats", 0.0),
     ("--init", "init", "init", ""),
 )
 
@@ -216,6 +219,11 @@ def _main(argv: list[str] | None) -> dict:
                     help="with --init: train only the drum onset and velocity heads; the "
                          "trunk and the beat head keep the initial weights, so beats, tempo "
                          "and downbeats stay exactly those of the initial model")
+    ap.add_argument("--distill-beats", type=float, default=0.0,
+                    help="with --init: the beat/downbeat loss is this weight times the "
+                         "cross-entropy to the initial model's beat probabilities instead of "
+                         "the rendered beats, so drums can move while beats stay the "
+                         "initial model's")
     ap.add_argument("--extra-styles", type=float, default=0.0,
                     help="probability per clip of an extra metre or feel (patterns."
                          "EXTRA_STYLES: 3/4, 6/8, hats-only intro, swung hip hop)")
@@ -294,9 +302,7 @@ def _main(argv: list[str] | None) -> dict:
                                   extra, lend_classes)
 
     extra, lend_classes = _extra_kit_plan(args.extra_kits, args.extra_classes)
-    if args.heads_only and not args.init:
-        raise SystemExit("--heads-only: fine-tunes the heads of an --init model; name one "
-                         "with --init DIR")
+    check_fine_tune_flags(args)
     if args.real_beds:
         from .beds import sources_present
 
@@ -364,6 +370,7 @@ def _main(argv: list[str] | None) -> dict:
     if args.label_smooth > 0:
         ON = ON * (1 - args.label_smooth) + args.label_smooth / 2
     model.train(not heads_only)  # heads only: BatchNorm statistics and dropout frozen too
+    teacher = beat_teacher(args.init) if args.distill_beats else None
     run = None
     for step in range(1, args.steps + 1):
         idx = gen.choice(len(X), size=min(args.batch, len(X)), replace=False, p=draw_p)
@@ -373,7 +380,12 @@ def _main(argv: list[str] | None) -> dict:
         on, bt = torch.from_numpy(ON[idx]), torch.from_numpy(BT[idx])
         vel, vm = torch.from_numpy(VEL[idx]), torch.from_numpy(VM[idx])
         l_on = bce(out["onsets"], on, pos_weight=pos_w_t)
-        l_bt = bce(out["beats"], bt)
+        if teacher is None:
+            l_bt = bce(out["beats"], bt)
+        else:
+            with torch.no_grad():
+                soft = torch.sigmoid(teacher.forward_logits(x)["beats"])
+            l_bt = bce(out["beats"], soft) * args.distill_beats
         l_vel = ((torch.sigmoid(out["velocity"]) - vel) ** 2 * vm).sum() / vm.sum().clamp(min=1)
         loss = l_on * 2.0 + l_bt + l_vel
         opt.zero_grad()
@@ -447,7 +459,7 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "negatives_p": args.negatives, "isolated_p": args.isolated,
         "thin_p": args.thin, "pluck_p": args.pluck, "init": args.init,
         "causal": bool(getattr(model, "causal", False)),
-        "heads_only": args.heads_only,
+        "heads_only": args.heads_only, "distill_beats": args.distill_beats,
         "init_sha256": init_sha(args.init),
         "n_params": n_params(model),
         "train_time_s": round(train_s, 1),
