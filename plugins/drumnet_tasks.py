@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import heihachi
 from heihachi.tasks import AudioBatch, BeatTracker, DrumTranscriber
 
-MODEL_ID = "heihachi/drumnet-v3"
+MODEL_ID = "heihachi/drumnet-v4"
 
 
 #: A window whose spectral flux never rises above this many times its median has no

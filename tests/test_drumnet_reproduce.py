@@ -31,14 +31,16 @@ def _model(root: Path, name: str, weights: bytes, init: Path | None) -> Path:
 
 
 def test_the_shipped_default_chain_is_consistent_and_replays_oldest_first() -> None:
-    chain = reproduce.load_chain(SHIPPED / "drumnet-v3")
-    assert [s.name for s in chain] == ["drumnet-v1", "drumnet-v2", "drumnet-v3"]
+    chain = reproduce.load_chain(SHIPPED / "drumnet-v4")
+    assert [s.name for s in chain] == ["drumnet-v1", "drumnet-v2", "drumnet-v3", "drumnet-v4"]
     assert chain[0].init is None and chain[2].init == (SHIPPED / "drumnet-v2").resolve()
+    assert chain[3].init == (SHIPPED / "drumnet-v3").resolve()
     out = subprocess.run([sys.executable, "-m", "heihachi_train.drumnet.reproduce",
-                          str(SHIPPED / "drumnet-v3"), "--dry-run"], capture_output=True,
+                          str(SHIPPED / "drumnet-v4"), "--dry-run"], capture_output=True,
                          text=True, cwd=ROOT, check=True).stdout.splitlines()
-    assert len(out) == 3
+    assert len(out) == 4
     assert "--out OUT/drumnet-v2 --init OUT/drumnet-v1 " in out[1]
+    assert "--out OUT/drumnet-v4 --init OUT/drumnet-v3 " in out[3] and "--distill-beats 4" in out[3]
     assert "--init" not in out[0]
 
 

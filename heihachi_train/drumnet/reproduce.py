@@ -1,9 +1,9 @@
 """Retrain a shipped drumnet from scratch, every fine-tuning stage in order, and check
 that each stage's weights come out byte-identical to the shipped ones.
 
-    python -m heihachi_train.drumnet.reproduce models_cache/heihachi/drumnet-v3 --out DIR
-    python -m heihachi_train.drumnet.reproduce models_cache/heihachi/drumnet-v3 --dry-run
-    python -m heihachi_train.drumnet.reproduce models_cache/heihachi/drumnet-v3 --out DIR --last
+    python -m heihachi_train.drumnet.reproduce models_cache/heihachi/drumnet-v4 --out DIR
+    python -m heihachi_train.drumnet.reproduce models_cache/heihachi/drumnet-v4 --dry-run
+    python -m heihachi_train.drumnet.reproduce models_cache/heihachi/drumnet-v4 --out DIR --last
 
 A shipped model fine-tuned with ``--init`` names its initial weights in its
 ``metrics.json`` (the training command and the initial weights' sha256); this follows

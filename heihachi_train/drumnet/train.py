@@ -3,9 +3,9 @@
     python -m heihachi_train.drumnet.train --out DIR [recipe flags]
 
 (each shipped model's card, ``models_cache/heihachi/*/MODEL_CARD.md``, has its exact
-command; drumnet-v3, the default, is fine-tuned with ``--init`` from drumnet-v2, itself
-fine-tuned from drumnet-v1: ``python -m heihachi_train.drumnet.reproduce
-models_cache/heihachi/drumnet-v3 --out DIR`` replays the chain and checks every sha256.)
+command; drumnet-v4, the default, is fine-tuned with ``--init`` from drumnet-v3, itself
+fine-tuned from v2 and v2 from v1: ``python -m heihachi_train.drumnet.reproduce
+models_cache/heihachi/drumnet-v4 --out DIR`` replays the chain and checks every sha256.)
 
 Renders a deterministic training set from the training kits (cached in RAM), trains the
 CRNN with fixed seeds on CPU, tunes per-class peak-picking thresholds on one rendered

@@ -14,7 +14,7 @@ so the wheel carries only the model, its decoder and the shipped weights.
 """
 
 CLASSES = ("kick", "snare", "hihat", "tom", "cymbal")
-MODEL_ID = "heihachi/drumnet-v3"
+MODEL_ID = "heihachi/drumnet-v4"
 
 
 def load_drumnet(path, device="cpu"):
