@@ -424,3 +424,37 @@ def test_distill_beats_holds_the_beats_near_the_initial_models(tmp_path):
     assert "--distill-beats 2" in card and "distilled" in card
     again = train.main(["--out", str(tmp_path / "held"), "--eval-only", "--n-val", "2"])
     assert again["distill_beats"] == 2.0
+
+
+def test_beat_loss_keeps_the_rendered_beats_of_labelled_clips_when_distilling():
+    """--distill-beats trains towards the teacher, W times, except on the clips marked
+    labelled (--metal's grooves): those keep their rendered beats at weight 1."""
+    import torch
+
+    options = importlib.import_module(TRAIN + ".options")
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 50, 2, generator=g)
+    rendered = (torch.rand(3, 50, 2, generator=g) > 0.8).float()
+    soft = torch.rand(3, 50, 2, generator=g)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    plain = options.beat_loss(logits, rendered)
+    assert torch.equal(plain, bce(logits, rendered))
+    assert torch.equal(options.beat_loss(logits, rendered, soft, 4.0), bce(logits, soft) * 4.0)
+    assert torch.equal(options.beat_loss(logits, rendered, soft, 4.0, np.ones(3, bool)), plain)
+    mixed = options.beat_loss(logits, rendered, soft, 4.0, np.array([True, False, False]))
+    per_clip = [bce(logits[0], rendered[0]), 4.0 * bce(logits[1], soft[1]),
+                4.0 * bce(logits[2], soft[2])]
+    assert torch.allclose(mixed, sum(per_clip) / 3)
+    assert not torch.allclose(mixed, options.beat_loss(logits, rendered, soft, 4.0))
+
+
+@needs_kits
+def test_metal_grooves_are_recorded_and_carded(tmp_path):
+    train = importlib.import_module(TRAIN + ".train")
+    base = ["--steps", "2", "--n-train", "6", "--n-val", "2", "--batch", "3"]
+    train.main(["--out", str(tmp_path / "a"), *base, "--tiny"])
+    held = train.main(["--out", str(tmp_path / "held"), *base, "--init", str(tmp_path / "a"),
+                       "--metal", "1", "--distill-beats", "2"])
+    assert held["metal_p"] == 1.0 and "--metal 1" in " ".join(held["argv"])
+    card = (tmp_path / "held" / "MODEL_CARD.md").read_text()
+    assert "METAL_STYLES" in card and "but the `--metal` grooves" in card

@@ -62,3 +62,21 @@ def test_old_styles_unchanged_and_swing_warp() -> None:
     thrash = patterns.make_pattern("thrash", 1, np.random.default_rng(0))
     assert sorted(p for p, c, _v in thrash if c == "kick") == [0, 4, 8, 12]
     assert sorted(p for p, c, _v in thrash if c == "snare") == [2, 6, 10, 14]
+
+
+@pytest.mark.parametrize("style", patterns.METAL_STYLES)
+def test_metal_styles_put_the_snare_where_the_drums_alone_mislead(style: str) -> None:
+    """skank8: snares only on the "and"s; breakdown: one snare per bar, on beat 3; push:
+    the backbeat, and pushed bars leave their next downbeat without a kick."""
+    assert patterns.metre(style) == (4, 4)
+    for seed in range(6):
+        ev = patterns.make_pattern(style, 8, np.random.default_rng(seed))
+        pos = np.array([p for p, _c, _v in ev])
+        assert len(ev) > 16 and pos.min() >= 0 and pos.max() < 8 * 16
+        assert {c for _p, c, _v in ev} <= {"kick", "snare", "hihat", "tom", "cymbal"}
+        snares = {p % 16 for p, c, _v in ev if c == "snare"}
+        assert snares == {"skank8": {2, 6, 10, 14}, "breakdown": {8}, "push": {4, 12}}[style]
+        if style == "push":
+            kicks = {p for p, c, _v in ev if c == "kick"}
+            pushed = [p for p in kicks if p % 16 == 14]
+            assert all(p + 2 not in kicks for p in pushed)

@@ -71,6 +71,12 @@ def generalisation_text(metrics: dict) -> str:
                 "in the toms' register, 35-220 Hz, decaying over 60-500 ms (`mix.pluck_bass`: "
                 "a Karplus-Strong bass string or an additive synth pluck), labelled as no "
                 "drum.  ")
+    if metrics.get("metal_p"):
+        out += (f"With probability {metrics['metal_p']} per clip the groove is a rock or "
+                "metal one whose drums alone leave the beat ambiguous (`patterns."
+                "METAL_STYLES`: a skank beat with kicks on the 8ths, a half-time breakdown "
+                "with one snare per bar, syncopated kicks with bars pushed onto the last "
+                "\"and\"), beats labelled on the quarter notes.  ")
     if metrics.get("init"):
         out += (f"Fine-tuned: training started from the weights in `{metrics['init']}` "
                 f"(sha256 `{metrics.get('init_sha256', '?')}`, reproducible by the command in "
@@ -83,9 +89,11 @@ def generalisation_text(metrics: dict) -> str:
     if metrics.get("distill_beats"):
         out += (f"The beat and downbeat outputs were distilled (`--distill-beats "
                 f"{metrics['distill_beats']:g}`): their loss is the cross-entropy to the "
-                "frozen initial model's beat probabilities on every training clip, not to "
-                "the rendered beats, so the trunk moves for the drums while the beats are "
-                "held near the initial model's.  ")
+                "frozen initial model's beat probabilities on every training clip"
+                + (" but the `--metal` grooves (trained on their rendered beats, at weight 1)"
+                   if metrics.get("metal_p") else "")
+                + ", not to the rendered beats, so the trunk moves for the drums while the "
+                "beats are held near the initial model's.  ")
     if metrics.get("tune_chain_p"):
         out += (f"The threshold-tuning render (held-out kits) goes through the production "
                 f"chains at probability {metrics['tune_chain_p']}.  ")

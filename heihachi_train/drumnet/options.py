@@ -26,7 +26,7 @@ def render_options(args, train_kits: tuple[str, ...]) -> dict:
         opts["contrast_p"] = args.contrast
     for flag, key in (("extra_styles", "extra_styles_p"), ("real_beds", "real_beds_p"),
                       ("negatives", "negatives_p"), ("isolated", "isolated_p"),
-                      ("thin", "thin_p"), ("pluck", "pluck_p")):
+                      ("thin", "thin_p"), ("pluck", "pluck_p"), ("metal", "metal_p")):
         if getattr(args, flag):
             opts[key] = getattr(args, flag)
     return opts
@@ -67,6 +67,22 @@ def beat_teacher(path: str):
     return teacher
 
 
+def beat_loss(logits, rendered, soft=None, weight: float = 0.0, labelled=None):
+    """The beat/downbeat loss of one batch: cross-entropy to the ``rendered`` beats, or
+    with ``--distill-beats`` (``soft``: the teacher's probabilities) ``weight`` times the
+    cross-entropy to ``soft``, except on the clips ``labelled`` marks (a boolean array per
+    clip: ``--metal``'s grooves), which keep their rendered beats at weight 1."""
+    import torch
+
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    if soft is None:
+        return bce(logits, rendered)
+    if labelled is None:
+        return bce(logits, soft) * weight
+    lab = torch.from_numpy(np.asarray(labelled, dtype=bool))[:, None, None]
+    return bce(logits, torch.where(lab, rendered, soft), weight=torch.where(lab, 1.0, weight))
+
+
 def balanced_sampling(onsets: np.ndarray, strength: float) -> np.ndarray:
     """Clip-draw probabilities: ``(1 - strength)`` uniform plus ``strength`` weighted so
     that each class's onset frames get the same total share (rare toms and cymbals are
@@ -99,3 +115,32 @@ def init_sha(init: str) -> str:
     from heihachi.runtime.inputs import content_hash
 
     return content_hash(Path(init) / "model.safetensors")
+
+
+def add_mix_flags(ap) -> None:
+    """The recipe flags that draw whole mix situations per clip (grooves, beds, clips
+    without drums or without a grid, thin bands, bass lines)."""
+    ap.add_argument("--extra-styles", type=float, default=0.0,
+                    help="probability per clip of an extra metre or feel (patterns."
+                         "EXTRA_STYLES: 3/4, 6/8, hats-only intro, swung hip hop, skank, "
+                         "double kick)")
+    ap.add_argument("--real-beds", type=float, default=0.0,
+                    help="probability per clip of a bed of real recordings (beds.py: guitar "
+                         "strums on the clip's grid, speech, drive, room) under the drums")
+    ap.add_argument("--negatives", type=float, default=0.0,
+                    help="fraction of clips with no drums and no pulse (free bed, noise, pad, "
+                         "silence), labelled empty")
+    ap.add_argument("--isolated", type=float, default=0.0,
+                    help="probability per clip of single hits off any grid in silence, "
+                         "labelled with the hits and no beats (render.isolated_clip)")
+    ap.add_argument("--thin", type=float, default=0.0,
+                    help="probability per clip of a thin band on the mix (chain.thin: a steep "
+                         "150-700 Hz high-pass or a telephone band)")
+    ap.add_argument("--pluck", type=float, default=0.0,
+                    help="probability that a clip's bass line is plucked notes (mix.pluck_bass: "
+                         "a bass string or a synth pluck in the toms' register)")
+    ap.add_argument("--metal", type=float, default=0.0,
+                    help="probability per clip of a rock/metal groove whose drums leave the "
+                         "beat ambiguous (patterns.METAL_STYLES: skank with 8th kicks, "
+                         "half-time breakdown, pushed bars); its beats are always trained on "
+                         "the rendered labels, --distill-beats or not")

@@ -11,6 +11,14 @@ onto it), ``swing`` (hip hop at 85-100 BPM with a strong 16th or 8th swing), ``t
 (the skank beat of punk and thrash metal: kick on every beat, snare on every "and";
 the beat is the kick, not the snare) and ``doublekick`` (metal: kicks on every 8th or
 16th under a snare backbeat).
+
+:data:`METAL_STYLES` are rock and metal grooves whose drums alone put the beat in an
+ambiguous place, drawn only when a renderer asks for them (``--metal``): ``skank8`` (a
+skank beat whose kick also plays the "and"s, so only the snare on every "and" tells the
+beat), ``breakdown`` (a half-time feel: snare on beat 3 alone, kicks on 8ths or 16ths)
+and ``push`` (rock with syncopated kicks and crashes anticipating the bar on the last
+"and", the next downbeat left empty).  They were added after drumnet put its beats on
+the off-beat of a skank-like metal song of the real-song validation (never trained on).
 :func:`metre` gives a style's bar length and beat length in 16th steps and
 :func:`swing_warp` where a swung step lands; a step is always a 16th note.
 """
@@ -33,6 +41,10 @@ EXTRA_STYLE_P = np.array([0.2, 0.2, 0.15, 0.15, 0.15, 0.15])
 #: For ``sixeight`` the tempo counts dotted quarters (the beat), for the rest quarters.
 EXTRA_TEMPO = {"waltz": (90, 180), "sixeight": (55, 100), "hatsintro": (118, 132),
                "swing": (85, 100), "thrash": (130, 200), "doublekick": (90, 180)}
+#: Rock and metal grooves drawn only on request (``--metal``), with their odds and tempi.
+METAL_STYLES = ("skank8", "breakdown", "push")
+METAL_STYLE_P = np.array([0.45, 0.25, 0.3])
+METAL_TEMPO = {"skank8": (120, 200), "breakdown": (100, 180), "push": (100, 190)}
 #: style -> (beats per bar, 16th steps per beat); every other style is (4, 4).
 METRE = {"waltz": (3, 4), "sixeight": (2, 6)}
 
@@ -102,6 +114,8 @@ def make_pattern(style: str, bars: int, rng: np.random.Generator) -> list[tuple[
     Bars are ``metre(style)`` long: 16 steps for the 4/4 styles, 12 for 3/4 and 6/8."""
     if style in EXTRA_STYLES:
         return _extra_pattern(style, bars, rng)
+    if style in METAL_STYLES:
+        return _metal_pattern(style, bars, rng)
     ev: list[tuple[float, str, float]] = []
     ride = rng.random() < 0.25
     top = "cymbal" if ride else "hihat"
@@ -290,4 +304,50 @@ def _extra_pattern(style: str, bars: int, rng: np.random.Generator,
     for b in range(bars):  # crashes at some bar starts
         if (b % 4 == 0 and rng.random() < 0.3) and style != "hatsintro":
             ev.append((b * steps, "cymbal", rng.uniform(0.7, 1.0)))
+    return ev
+
+
+def _metal_pattern(style: str, bars: int, rng: np.random.Generator,
+                   ) -> list[tuple[float, str, float]]:
+    """Patterns of :data:`METAL_STYLES` (4/4 bars of 16 steps; the beat is the quarter)."""
+    ev: list[tuple[float, str, float]] = []
+    top = str(rng.choice(["hihat", "cymbal", "cymbal"]))  # hats, a ride or a crash/china
+    top_every = int(rng.choice([4, 2]))  # the top line on quarters or on 8ths
+    if style == "skank8":  # snare on every "and"; the kick plays the "and"s too
+        kick = int(rng.integers(3))
+        for b in range(bars):
+            o = b * 16
+            ev += [(o + x, "snare", 0.95) for x in (2, 6, 10, 14)]
+            if kick == 0:  # every 8th
+                ev += [(o + x, "kick", rng.uniform(0.7, 0.95)) for x in range(0, 16, 2)]
+            elif kick == 1:  # double kick on 16ths
+                ev += [(o + x, "kick", rng.uniform(0.6, 0.9)) for x in range(16)]
+            else:  # on the beats and some "and"s
+                ev += [(o + x, "kick", 0.9) for x in (0, 4, 8, 12)]
+                ev += [(o + x, "kick", 0.75) for x in (2, 6, 10, 14) if rng.random() < 0.5]
+            ev += [(o + x, top, 0.75 if x % 4 == 0 else 0.55) for x in range(0, 16, top_every)]
+    elif style == "breakdown":  # half-time feel: one snare per bar, on beat 3
+        every = int(rng.choice([1, 2]))
+        for b in range(bars):
+            o = b * 16
+            ev.append((o + 8, "snare", 0.95))
+            ev += [(o + x, "kick", rng.uniform(0.65, 0.95)) for x in range(0, 16, every)
+                   if x != 8 or rng.random() < 0.5]
+            ev += [(o + x, top, 0.8 if x == 0 else 0.6) for x in range(0, 16, top_every)]
+    else:  # push: syncopated kicks; some bars anticipated on the last "and"
+        figure = [(0, 6, 10), (0, 3, 8, 11), (0, 7, 10), (0, 2, 6, 10)][int(rng.integers(4))]
+        pushed = False
+        for b in range(bars):
+            o = b * 16
+            push = rng.random() < 0.4
+            ev += [(o + 4, "snare", 0.95), (o + 12, "snare", 0.95)]
+            ev += [(o + x, "kick", 0.9) for x in figure if not (x == 0 and pushed)]
+            ev += [(o + x, top, 0.7 if x % 4 == 0 else 0.5) for x in range(0, 16, top_every)
+                   if not (x == 0 and pushed) and not (push and x >= 14)]
+            if push:
+                ev += [(o + 14, "kick", 0.95), (o + 14, "cymbal", 0.9)]
+            pushed = push
+    for b in range(bars):  # crashes at some bar starts
+        if b % 4 == 0 and rng.random() < 0.3:
+            ev.append((b * 16, "cymbal", rng.uniform(0.7, 1.0)))
     return ev

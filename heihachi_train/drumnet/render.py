@@ -29,6 +29,9 @@ from .patterns import (
     EXTRA_STYLE_P,
     EXTRA_STYLES,
     EXTRA_TEMPO,
+    METAL_STYLE_P,
+    METAL_STYLES,
+    METAL_TEMPO,
     STYLE_P,
     STYLES,
     TEMPO,
@@ -96,13 +99,16 @@ def render_clip(
     isolated_p: float = 0.0,
     thin_p: float = 0.0,
     pluck_p: float = 0.0,
+    metal_p: float = 0.0,
 ) -> tuple[np.ndarray, int, dict]:
     if negatives_p > 0 and rng.random() < negatives_p:  # no draw at all when off
         return negative_clip(rng, duration, augment_p, chain_p)
     if style is None and extra_styles_p > 0 and rng.random() < extra_styles_p:
         style = str(rng.choice(EXTRA_STYLES, p=EXTRA_STYLE_P / EXTRA_STYLE_P.sum()))
+    if style is None and metal_p > 0 and rng.random() < metal_p:  # no draw when off
+        style = str(rng.choice(METAL_STYLES, p=METAL_STYLE_P / METAL_STYLE_P.sum()))
     style = style or str(rng.choice(STYLES, p=STYLE_P / STYLE_P.sum()))
-    lo, hi = EXTRA_TEMPO[style] if style in EXTRA_STYLES else TEMPO[style]
+    lo, hi = (EXTRA_TEMPO | METAL_TEMPO | TEMPO)[style]
     tempo = float(tempo or rng.uniform(lo, hi))
     if style == "random" and rng.random() < 0.3:
         tempo = float(rng.uniform(80, 180))

@@ -38,7 +38,9 @@ from .evaluate import (
     tune_peak_picking,
 )
 from .options import (
+    add_mix_flags,
     balanced_sampling,
+    beat_loss,
     beat_teacher,
     check_fine_tune_flags,
     freeze_all_but_drum_heads,
@@ -87,6 +89,7 @@ RECIPE_FLAGS: tuple[tuple[str, str, str, Any], ...] = (
     ("--isolated", "isolated", "isolated_p", 0.0),
     ("--thin", "thin", "thin_p", 0.0),
     ("--pluck", "pluck", "pluck_p", 0.0),
+    ("--metal", "metal", "metal_p", 0.0),
     ("--distill-beats", "distill_beats", "distill_beats", 0.0),
     ("--init", "init", "init", ""),
 )
@@ -224,24 +227,7 @@ def _main(argv: list[str] | None) -> dict:
                          "cross-entropy to the initial model's beat probabilities instead of "
                          "the rendered beats, so drums can move while beats stay the "
                          "initial model's")
-    ap.add_argument("--extra-styles", type=float, default=0.0,
-                    help="probability per clip of an extra metre or feel (patterns."
-                         "EXTRA_STYLES: 3/4, 6/8, hats-only intro, swung hip hop)")
-    ap.add_argument("--real-beds", type=float, default=0.0,
-                    help="probability per clip of a bed of real recordings (beds.py: guitar "
-                         "strums on the clip's grid, speech, drive, room) under the drums")
-    ap.add_argument("--negatives", type=float, default=0.0,
-                    help="fraction of clips with no drums and no pulse (free bed, noise, pad, "
-                         "silence), labelled empty")
-    ap.add_argument("--isolated", type=float, default=0.0,
-                    help="probability per clip of single hits off any grid in silence, "
-                         "labelled with the hits and no beats (render.isolated_clip)")
-    ap.add_argument("--thin", type=float, default=0.0,
-                    help="probability per clip of a thin band on the mix (chain.thin: a steep "
-                         "150-700 Hz high-pass or a telephone band)")
-    ap.add_argument("--pluck", type=float, default=0.0,
-                    help="probability that a clip's bass line is plucked notes (mix.pluck_bass: "
-                         "a bass string or a synth pluck in the toms' register)")
+    add_mix_flags(ap)
     ap.add_argument("--pos-weight", type=str, default="",
                     help="onset-loss weight of positive frames per class, e.g. tom=3,cymbal=2")
     ap.add_argument("--threads", type=int, default=1,
@@ -354,6 +340,9 @@ def _main(argv: list[str] | None) -> dict:
     VEL = np.stack([t[1] for t in T])
     VM = np.stack([t[2] for t in T])
     BT = np.stack([t[3] for t in T])
+    # --distill-beats holds the initial model's beats except on --metal's grooves
+    labelled = (np.array([c[2]["style"] in render.METAL_STYLES for c in train])
+                if args.distill_beats and args.metal else None)
     del train, T
     log(f"rendered training set: {X.shape}, {X.nbytes / 1e6:.0f} MB")
 
@@ -380,12 +369,12 @@ def _main(argv: list[str] | None) -> dict:
         on, bt = torch.from_numpy(ON[idx]), torch.from_numpy(BT[idx])
         vel, vm = torch.from_numpy(VEL[idx]), torch.from_numpy(VM[idx])
         l_on = bce(out["onsets"], on, pos_weight=pos_w_t)
-        if teacher is None:
-            l_bt = bce(out["beats"], bt)
-        else:
+        soft = None
+        if teacher is not None:
             with torch.no_grad():
                 soft = torch.sigmoid(teacher.forward_logits(x)["beats"])
-            l_bt = bce(out["beats"], soft) * args.distill_beats
+        l_bt = beat_loss(out["beats"], bt, soft, args.distill_beats,
+                         None if labelled is None else labelled[idx])
         l_vel = ((torch.sigmoid(out["velocity"]) - vel) ** 2 * vm).sum() / vm.sum().clamp(min=1)
         loss = l_on * 2.0 + l_bt + l_vel
         opt.zero_grad()
@@ -457,7 +446,8 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "label_smooth": args.label_smooth, "tune_chain_p": args.tune_chain,
         "extra_styles_p": args.extra_styles, "real_beds_p": args.real_beds,
         "negatives_p": args.negatives, "isolated_p": args.isolated,
-        "thin_p": args.thin, "pluck_p": args.pluck, "init": args.init,
+        "thin_p": args.thin, "pluck_p": args.pluck, "metal_p": args.metal,
+        "init": args.init,
         "causal": bool(getattr(model, "causal", False)),
         "heads_only": args.heads_only, "distill_beats": args.distill_beats,
         "init_sha256": init_sha(args.init),
