@@ -346,15 +346,34 @@ def negative_clip(rng: np.random.Generator, duration: float, augment_p: float = 
     return x.astype(np.float32), SR, ann
 
 
+#: Clips per task handed to a rendering worker process.
+CHUNK = 64
+
+
+def _render_range(seed: int, kits, duration: float, augment_p: float, options: dict,
+                  clips: range) -> list:
+    return [render_clip(np.random.default_rng([seed, i]), kits, duration=duration,
+                        augment_p=augment_p, **options) for i in clips]
+
+
 def render_set(n_clips: int, seed: int, kits, duration: float = 8.0, augment_p: float = 0.8,
-               **options):
+               workers: int = 1, **options):
     """``n_clips`` clips of :func:`render_clip`, clip ``i`` from the RNG ``[seed, i]``;
-    ``options`` are render_clip's training-only options (all off by default)."""
-    out = []
-    for i in range(n_clips):
-        rng = np.random.default_rng([seed, i])
-        out.append(render_clip(rng, kits, duration=duration, augment_p=augment_p, **options))
-    return out
+    ``options`` are render_clip's training-only options (all off by default).
+
+    A clip depends on nothing but its own RNG, so ``workers`` > 1 renders chunks of clips
+    in that many processes (spawned: no state of this process is shared) and returns
+    exactly the clips one process would, in the same order."""
+    if workers <= 1 or n_clips <= CHUNK:
+        return _render_range(seed, kits, duration, augment_p, options, range(n_clips))
+    import functools
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    job = functools.partial(_render_range, seed, tuple(kits), duration, augment_p, options)
+    chunks = [range(i, min(n_clips, i + CHUNK)) for i in range(0, n_clips, CHUNK)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as ex:
+        return [clip for part in ex.map(job, chunks) for clip in part]
 
 
 def render_validation_set(n_clips: int, seed: int = 1234, duration: float = 8.0):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -232,6 +233,9 @@ def _main(argv: list[str] | None) -> dict:
                     help="onset-loss weight of positive frames per class, e.g. tom=3,cymbal=2")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1 is fastest on a shared 2-core machine)")
+    ap.add_argument("--render-workers", type=int, default=len(os.sched_getaffinity(0)),
+                    help="processes rendering the training clips (default: every usable "
+                         "CPU; the clips, and so the weights, are the same for any number)")
     ap.add_argument("--tiny", action="store_true", help="minimal width (tests)")
     ap.add_argument("--channels", type=str, default=None, help="conv widths, e.g. 8,16,32")
     ap.add_argument("--proj", type=int, default=None)
@@ -331,7 +335,7 @@ def _main(argv: list[str] | None) -> dict:
                               synth_p=args.synth, role_swap_p=args.role_swap,
                               lofi_p=args.lofi, lofi_classes=lofi_classes,
                               lenders=lenders, lend_classes=lend_classes,
-                              **render_options(args, train_kits))
+                              workers=args.render_workers, **render_options(args, train_kits))
     n_samp = int(args.clip_s * render.SR)
     n_frames = n_samp // model.hop_length + 1
     X = np.stack([c[0][:n_samp] for c in train]).astype(np.float32)
