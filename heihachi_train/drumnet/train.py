@@ -96,6 +96,11 @@ RECIPE_FLAGS: tuple[tuple[str, str, str, Any], ...] = (
 )
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (``os.cpu_count`` where affinity is not available)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _flag_text(value: Any) -> str:
     """A metrics.json or model-config value as its command-line flag takes it
     (``{"tom": 2.0}`` -> ``tom=2``, ``[8, 16, 32]`` -> ``8,16,32``)."""
@@ -233,7 +238,7 @@ def _main(argv: list[str] | None) -> dict:
                     help="onset-loss weight of positive frames per class, e.g. tom=3,cymbal=2")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1 is fastest on a shared 2-core machine)")
-    ap.add_argument("--render-workers", type=int, default=len(os.sched_getaffinity(0)),
+    ap.add_argument("--render-workers", type=int, default=_usable_cpus(),
                     help="processes rendering the training clips (default: every usable "
                          "CPU; the clips, and so the weights, are the same for any number)")
     ap.add_argument("--tiny", action="store_true", help="minimal width (tests)")
