@@ -3,10 +3,10 @@
 Baseline (same script, same clips): ``render.render_set(..., workers=1)``, the loop every
 training before this option used.  Candidate: the same call with ``--workers`` processes
 (``train.py --render-workers``, default every usable CPU).  Both render the shipped
-drumnet-v4 recipe's training options; the bench checks that the two lists of clips are
-identical (audio bit for bit, annotations equal) and prints clips per second for each
-and the speed ratio.  Each run starts cold (every process loads its own drum banks and
-beds), as a training does.
+drumnet-v4 recipe's training options (read from its metrics.json); the bench checks
+that the two lists of clips are identical (audio bit for bit, annotations equal) and
+prints clips per second for each and the speed ratio.  Each run starts cold (every
+process loads its own drum banks and beds), as a training does.
 
     python bench/render_workers.py [--clips 640] [--workers 2]
 
@@ -18,26 +18,35 @@ ktuberling-data).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHIPPED = ROOT / "models_cache" / "heihachi" / "drumnet-v4"
 
 
-def recipe_options() -> tuple[tuple[str, ...], dict]:
-    """The training kits and render options of drumnet-v4's recipe."""
+#: The render options a recipe's metrics.json records under render_clip's own names.
+RENDER_KEYS = ("sample_aug_p", "synth_p", "lofi_p", "voices_p", "layer_p", "chain_p",
+               "contrast_p", "extra_styles_p", "real_beds_p", "negatives_p", "isolated_p",
+               "thin_p", "pluck_p", "metal_p")
+
+
+def recipe_options(model: Path = SHIPPED) -> tuple[tuple[str, ...], dict]:
+    """The training kits and render options of a shipped model's recipe, read from its
+    metrics.json (options left off are not passed, as train.py does)."""
     from heihachi_train.drumnet import kits
     from heihachi_train.drumnet.soundfonts import expand_kits
 
-    train_kits = (*kits.TRAIN_KITS, *expand_kits("fluidr3,timgm6mb"))
-    opts = {"sample_aug_p": 0.6, "synth_p": 0.3, "lofi_p": 0.3,
-            "lofi_classes": ("kick", "snare"), "voices_p": 0.3, "layer_p": 0.2,
-            "layer_kits": train_kits, "wide_pitch": True, "chain_p": 0.6,
-            "contrast_p": 0.25, "extra_styles_p": 0.2, "real_beds_p": 0.7,
-            "negatives_p": 0.03, "isolated_p": 0.2, "thin_p": 0.08, "pluck_p": 0.4}
+    m = json.loads((model / "metrics.json").read_text())
+    train_kits = (*kits.TRAIN_KITS, *expand_kits(m.get("extra_kits_arg", "")))
+    opts = {k: m[k] for k in RENDER_KEYS if m.get(k)}
+    opts |= {"lofi_classes": tuple(m.get("lofi_classes", ())), "layer_kits": train_kits,
+             "wide_pitch": m.get("pitch_range") == "wide"}
     return train_kits, opts
 
 
