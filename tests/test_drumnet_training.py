@@ -454,10 +454,25 @@ def test_metal_grooves_are_recorded_and_carded(tmp_path):
     base = ["--steps", "2", "--n-train", "6", "--n-val", "2", "--batch", "3"]
     train.main(["--out", str(tmp_path / "a"), *base, "--tiny"])
     held = train.main(["--out", str(tmp_path / "held"), *base, "--init", str(tmp_path / "a"),
-                       "--metal", "1", "--distill-beats", "2"])
+                       "--metal", "1", "--band", "0.5", "--distill-beats", "2"])
     assert held["metal_p"] == 1.0 and "--metal 1" in " ".join(held["argv"])
+    assert held["band_p"] == 0.5 and "--band 0.5" in " ".join(held["argv"])
     card = (tmp_path / "held" / "MODEL_CARD.md").read_text()
-    assert "METAL_STYLES" in card and "but the `--metal` grooves" in card
+    assert "METAL_STYLES" in card and "band.band_bed" in card
+    assert "but the `--metal` clips and `--band` clips" in card
+
+
+def test_labelled_clips_are_metal_grooves_and_band_clips_only_when_distilling():
+    from types import SimpleNamespace
+
+    options = importlib.import_module(TRAIN + ".options")
+    anns = [{"style": "dnb"}, {"style": "skank8"}, {"style": "rock", "band": True}]
+    args = SimpleNamespace(distill_beats=4.0, metal=0.1, band=0.2)
+    assert options.labelled_clips(anns, args).tolist() == [False, True, True]
+    assert options.labelled_clips(anns, SimpleNamespace(distill_beats=0.0, metal=0.1,
+                                                        band=0.2)) is None
+    assert options.labelled_clips(anns, SimpleNamespace(distill_beats=4.0, metal=0.0,
+                                                        band=0.0)) is None
 
 
 @needs_kits

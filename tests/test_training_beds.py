@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from heihachi_train.drumnet import beds, patterns
+from heihachi_train.drumnet import band, beds, patterns
 
 SR = 24_000
 
@@ -80,3 +80,53 @@ def test_metal_styles_put_the_snare_where_the_drums_alone_mislead(style: str) ->
             kicks = {p for p, c, _v in ev if c == "kick"}
             pushed = [p for p in kicks if p % 16 == 14]
             assert all(p + 2 not in kicks for p in pushed)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_band_bass_plays_on_the_clips_grid(seed: int) -> None:
+    """The bass's note onsets (the 12 sharpest rises of its 5 ms envelope) sit on the
+    8th grid of the clip's beats, anchored at its downbeat, and not on that grid shifted
+    by a 16th (:func:`mix.bass_line`'s grid starts at the clip's first sample instead)."""
+    beat, down = 0.42, -0.13
+    rng = np.random.default_rng(seed)
+    prog = band.progression(10, 4, rng)
+    x = band._bass(8 * SR, beat, down - 8 * beat, 4, prog, 50.0, rng)
+    frame = SR // 200
+    env = np.sqrt(np.add.reduceat(x**2, np.arange(0, len(x), frame)))
+    rises = (np.argsort(np.diff(env))[-12:] + 1) * frame / SR
+    step = beat / 2
+
+    def dist(offset: float) -> float:
+        r = (rises - down - offset) / step
+        return float(np.median(np.abs(r - np.round(r))) * step)
+
+    assert dist(0.0) <= 0.006 < 0.02 < dist(step / 2)
+
+
+def test_band_bed_is_deterministic_and_unit_rms() -> None:
+    x = band.band_bed(4 * SR, 0.42, -0.13, 4, np.random.default_rng(2))
+    assert x.dtype == np.float32 and x.shape == (4 * SR,)
+    assert np.sqrt(np.mean(x.astype(np.float64) ** 2)) == pytest.approx(1.0, rel=1e-3)
+    assert np.array_equal(x, band.band_bed(4 * SR, 0.42, -0.13, 4, np.random.default_rng(2)))
+    assert not np.array_equal(x, band.band_bed(4 * SR, 0.42, -0.13, 4,
+                                               np.random.default_rng(3)))
+
+
+def test_band_chords_change_on_bar_lines() -> None:
+    for seed in range(10):
+        prog = band.progression(8, 4, np.random.default_rng(seed))
+        assert prog[0] == (0.0, 0)
+        # every change on a bar line or half bar, or pushed an 8th ahead of one
+        assert all((at % 2 == 0) or ((at + 0.5) % 2 == 0) for at, _r in prog)
+        assert all(r in band.SCALE for _at, r in prog)
+
+
+def test_band_clips_are_marked_for_the_beat_loss() -> None:
+    from heihachi_train.drumnet import render
+
+    _x, _sr, ann = render.render_clip(np.random.default_rng([3, 1]), render.TRAIN_KITS,
+                                      duration=2.0, band_p=1.0)
+    assert ann.get("band") is True
+    _x, _sr, ann = render.render_clip(np.random.default_rng([3, 1]), render.TRAIN_KITS,
+                                      duration=2.0)
+    assert "band" not in ann

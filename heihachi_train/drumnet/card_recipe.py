@@ -77,6 +77,12 @@ def generalisation_text(metrics: dict) -> str:
                 "METAL_STYLES`: a skank beat with kicks on the 8ths, a half-time breakdown "
                 "with one snare per bar, syncopated kicks with bars pushed onto the last "
                 "\"and\"), beats labelled on the quarter notes.  ")
+    if metrics.get("band_p"):
+        out += (f"With probability {metrics['band_p']} per clip a band plays on the clip's "
+                "grid instead of a free bass line (`band.band_bed`: synthesised bass roots on "
+                "the beats, chords changing on bar lines, a distorted power-chord guitar; "
+                "drums 12 dB under it to 6 dB over), so non-drum onsets and harmonic changes "
+                "carry the metre as they do in real songs.  ")
     if metrics.get("init"):
         out += (f"Fine-tuned: training started from the weights in `{metrics['init']}` "
                 f"(sha256 `{metrics.get('init_sha256', '?')}`, reproducible by the command in "
@@ -90,8 +96,10 @@ def generalisation_text(metrics: dict) -> str:
         out += (f"The beat and downbeat outputs were distilled (`--distill-beats "
                 f"{metrics['distill_beats']:g}`): their loss is the cross-entropy to the "
                 "frozen initial model's beat probabilities on every training clip"
-                + (" but the `--metal` grooves (trained on their rendered beats, at weight 1)"
-                   if metrics.get("metal_p") else "")
+                + (" but the " + " and ".join(
+                    f"`--{k}` clips" for k in ("metal", "band") if metrics.get(f"{k}_p"))
+                   + " (trained on their rendered beats, at weight 1)"
+                   if metrics.get("metal_p") or metrics.get("band_p") else "")
                 + ", not to the rendered beats, so the trunk moves for the drums while the "
                 "beats are held near the initial model's.  ")
     if metrics.get("tune_chain_p"):

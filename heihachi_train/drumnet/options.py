@@ -26,7 +26,8 @@ def render_options(args, train_kits: tuple[str, ...]) -> dict:
         opts["contrast_p"] = args.contrast
     for flag, key in (("extra_styles", "extra_styles_p"), ("real_beds", "real_beds_p"),
                       ("negatives", "negatives_p"), ("isolated", "isolated_p"),
-                      ("thin", "thin_p"), ("pluck", "pluck_p"), ("metal", "metal_p")):
+                      ("thin", "thin_p"), ("pluck", "pluck_p"), ("metal", "metal_p"),
+                      ("band", "band_p")):
         if getattr(args, flag):
             opts[key] = getattr(args, flag)
     return opts
@@ -67,11 +68,22 @@ def beat_teacher(path: str):
     return teacher
 
 
+def labelled_clips(anns: list[dict], args) -> np.ndarray | None:
+    """Per clip, whether ``--distill-beats`` keeps its rendered beats (``--metal``'s
+    grooves, ``--band``'s clips: beats the initial model was never taught); None when
+    every clip is distilled or none is."""
+    if not args.distill_beats or not (args.metal or args.band):
+        return None
+    from .patterns import METAL_STYLES
+
+    return np.array([a["style"] in METAL_STYLES or bool(a.get("band")) for a in anns])
+
+
 def beat_loss(logits, rendered, soft=None, weight: float = 0.0, labelled=None):
     """The beat/downbeat loss of one batch: cross-entropy to the ``rendered`` beats, or
     with ``--distill-beats`` (``soft``: the teacher's probabilities) ``weight`` times the
     cross-entropy to ``soft``, except on the clips ``labelled`` marks (a boolean array per
-    clip: ``--metal``'s grooves), which keep their rendered beats at weight 1."""
+    clip: see :func:`labelled_clips`), which keep their rendered beats at weight 1."""
     import torch
 
     bce = torch.nn.functional.binary_cross_entropy_with_logits
@@ -144,3 +156,7 @@ def add_mix_flags(ap) -> None:
                          "beat ambiguous (patterns.METAL_STYLES: skank with 8th kicks, "
                          "half-time breakdown, pushed bars); its beats are always trained on "
                          "the rendered labels, --distill-beats or not")
+    ap.add_argument("--band", type=float, default=0.0,
+                    help="probability per clip of a band on the clip's grid instead of a free "
+                         "bass line (band.py: bass roots, chord changes, a distorted guitar); "
+                         "its beats are always trained on the rendered labels")

@@ -100,6 +100,7 @@ def render_clip(
     thin_p: float = 0.0,
     pluck_p: float = 0.0,
     metal_p: float = 0.0,
+    band_p: float = 0.0,
 ) -> tuple[np.ndarray, int, dict]:
     if negatives_p > 0 and rng.random() < negatives_p:  # no draw at all when off
         return negative_clip(rng, duration, augment_p, chain_p)
@@ -198,7 +199,16 @@ def render_clip(
     mix = drums.astype(np.float64)
     bed = np.zeros(n) if chain_p > 0 else None  # the non-drum part, for pumping
     dr = rms(drums) if np.any(drums) else 0.05
-    if rng.random() < 0.7:
+    band = band_p > 0 and rng.random() < band_p  # no draw at all when off
+    if band:  # bass, chords, guitar on the clip's grid (band.py), instead of a free bass
+        from .band import DRUM_TO_BAND_DB, band_bed
+
+        part = (band_bed(n, beat, -pre, bpb, rng).astype(np.float64) * dr
+                / 10 ** (rng.uniform(*DRUM_TO_BAND_DB) / 20))
+        mix += part
+        if bed is not None:
+            bed += part
+    elif rng.random() < 0.7:
         boost = 10 ** (rng.uniform(6, 14) / 20) if loud_bed else 1.0
         if pluck_p > 0 and rng.random() < pluck_p:  # no draw at all when off
             line = pluck_bass(n, tempo, rng)
@@ -244,6 +254,8 @@ def render_clip(
     hits.sort()
     ann = {"hits": hits, "beats": beats, "downbeats": downbeats, "tempo": tempo,
            "style": style, "kit": kit, "beats_per_bar": bpb}
+    if band:
+        ann["band"] = True
     return mix.astype(np.float32), SR, ann
 
 

@@ -46,6 +46,7 @@ from .options import (
     check_fine_tune_flags,
     freeze_all_but_drum_heads,
     init_sha,
+    labelled_clips,
     load_init,
     render_options,
 )
@@ -91,6 +92,7 @@ RECIPE_FLAGS: tuple[tuple[str, str, str, Any], ...] = (
     ("--thin", "thin", "thin_p", 0.0),
     ("--pluck", "pluck", "pluck_p", 0.0),
     ("--metal", "metal", "metal_p", 0.0),
+    ("--band", "band", "band_p", 0.0),
     ("--distill-beats", "distill_beats", "distill_beats", 0.0),
     ("--init", "init", "init", ""),
 )
@@ -349,9 +351,7 @@ def _main(argv: list[str] | None) -> dict:
     VEL = np.stack([t[1] for t in T])
     VM = np.stack([t[2] for t in T])
     BT = np.stack([t[3] for t in T])
-    # --distill-beats holds the initial model's beats except on --metal's grooves
-    labelled = (np.array([c[2]["style"] in render.METAL_STYLES for c in train])
-                if args.distill_beats and args.metal else None)
+    labelled = labelled_clips([c[2] for c in train], args)  # kept from --distill-beats
     del train, T
     log(f"rendered training set: {X.shape}, {X.nbytes / 1e6:.0f} MB")
 
@@ -455,7 +455,7 @@ def _validate_and_save(model, args, argv, n_train, n_val, train_s, t0, log,
         "label_smooth": args.label_smooth, "tune_chain_p": args.tune_chain,
         "extra_styles_p": args.extra_styles, "real_beds_p": args.real_beds,
         "negatives_p": args.negatives, "isolated_p": args.isolated,
-        "thin_p": args.thin, "pluck_p": args.pluck, "metal_p": args.metal,
+        "thin_p": args.thin, "pluck_p": args.pluck, "metal_p": args.metal, "band_p": args.band,
         "init": args.init,
         "causal": bool(getattr(model, "causal", False)),
         "heads_only": args.heads_only, "distill_beats": args.distill_beats,
